@@ -1,0 +1,3 @@
+module github.com/smd-media/smd
+
+go 1.26.8
