@@ -12,6 +12,7 @@ package token
 import (
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -52,13 +53,16 @@ type Geo struct {
 	City string
 }
 
-// Key is one signing key.
+// Key is one signing key. Use it by pointer; Secret must not change once
+// the key is in use.
 type Key struct {
 	// ID names the key in tokens (the JWT "kid").
 	ID string
 	// Secret is the key material. For SMDE keys these are the UTF-8 bytes of
 	// the secret string, not its hex decoding.
 	Secret []byte
+
+	macs sync.Pool // of *macState
 }
 
 // KeyRing finds keys by id. Implementations must return the same *Key for

@@ -1,8 +1,6 @@
 package smde
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -51,12 +49,6 @@ func finishInput(b []byte) []byte {
 		return b[:n-1]
 	}
 	return b
-}
-
-func mac(key, msg []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write(msg)
-	return h.Sum(nil)
 }
 
 // queryValue returns the first value of the query parameter name, decoded

@@ -60,9 +60,14 @@ func parseHeader(b []byte) (Header, error) {
 	var h Header
 	var hasAlg, hasKid bool
 	r := jsonReader{b: b}
-	err := r.object(func(key string) error {
-		var err error
-		switch key {
+	o, err := r.beginObject()
+	for err == nil {
+		var key []byte
+		var ok bool
+		if key, ok, err = o.key(); !ok || err != nil {
+			break
+		}
+		switch string(key) {
 		case "alg":
 			h.Alg, err = r.str()
 			hasAlg = true
@@ -74,12 +79,11 @@ func parseHeader(b []byte) (Header, error) {
 		case "crit":
 			// RFC 7515 4.1.11: extensions the recipient does not
 			// understand make the token invalid.
-			return errors.New(`header has "crit"`)
+			return h, errors.New(`header has "crit"`)
 		default:
 			err = r.skip(1)
 		}
-		return err
-	})
+	}
 	if err == nil {
 		err = r.end()
 	}
@@ -103,9 +107,14 @@ func ParseClaims(b []byte) (*Claims, error) {
 	c := &Claims{}
 	var hasExp, hasPaths bool
 	r := jsonReader{b: b}
-	err := r.object(func(key string) error {
-		var err error
-		switch key {
+	o, err := r.beginObject()
+	for err == nil {
+		var key []byte
+		var ok bool
+		if key, ok, err = o.key(); !ok || err != nil {
+			break
+		}
+		switch string(key) {
 		case "ip":
 			c.IP, err = r.boolean()
 		case "co":
@@ -146,13 +155,13 @@ func ParseClaims(b []byte) (*Claims, error) {
 			c.IntSig, err = r.str()
 		default:
 			c.unknownClaims++
-			return r.skip(1)
+			err = r.skip(1)
+			continue
 		}
 		if err == errJSON {
-			return fmt.Errorf("claim %q: %w", key, errClaimType)
+			err = fmt.Errorf("claim %q: %w", key, errClaimType)
 		}
-		return err
-	})
+	}
 	if err == nil {
 		err = r.end()
 	}

@@ -59,55 +59,73 @@ func (r *jsonReader) end() error {
 	return nil
 }
 
-// object reads an object, calling field for each key with the reader placed
-// at the value; field must consume the value. Duplicate keys are refused.
-func (r *jsonReader) object(field func(key string) error) error {
-	if err := r.expect('{'); err != nil {
-		return err
-	}
-	if r.peek() == '}' {
+// objectReader walks the members of one object without allocating for
+// the keys: key returns each key in turn with the reader placed at its
+// value, which the caller must consume before asking for the next key.
+// Duplicate keys are refused.
+type objectReader struct {
+	r    *jsonReader
+	n    int
+	seen [24][]byte
+	more [][]byte // keys past len(seen), rare
+}
+
+// beginObject reads '{'.
+func (r *jsonReader) beginObject() (objectReader, error) {
+	return objectReader{r: r}, r.expect('{')
+}
+
+// key returns the next key, or ok == false after the closing '}'.
+func (o *objectReader) key() (key []byte, ok bool, err error) {
+	r := o.r
+	switch c := r.peek(); {
+	case c == '}':
 		r.i++
-		return nil
+		return nil, false, nil
+	case o.n > 0 && c == ',':
+		r.i++
+	case o.n > 0:
+		return nil, false, errJSON
 	}
-	var seen []string
-	for {
-		if r.peek() != '"' {
-			return errJSON
-		}
-		key, err := r.str()
-		if err != nil {
-			return err
-		}
-		for _, s := range seen {
-			if s == key {
-				return errDuplicateKey
-			}
-		}
-		seen = append(seen, key)
-		if err := r.expect(':'); err != nil {
-			return err
-		}
-		if err := field(key); err != nil {
-			return err
-		}
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			return nil
-		default:
-			return errJSON
+	if key, err = r.strBytes(); err != nil {
+		return nil, false, err
+	}
+	seen := o.seen[:min(o.n, len(o.seen))]
+	for _, s := range seen {
+		if string(s) == string(key) {
+			return nil, false, errDuplicateKey
 		}
 	}
+	for _, s := range o.more {
+		if string(s) == string(key) {
+			return nil, false, errDuplicateKey
+		}
+	}
+	if o.n < len(o.seen) {
+		o.seen[o.n] = key
+	} else {
+		o.more = append(o.more, key)
+	}
+	o.n++
+	if err := r.expect(':'); err != nil {
+		return nil, false, err
+	}
+	return key, true, nil
 }
 
 var errDuplicateKey = errors.New("duplicate key in JSON object")
 
 // str reads a string value and returns it decoded.
 func (r *jsonReader) str() (string, error) {
+	b, err := r.strBytes()
+	return string(b), err
+}
+
+// strBytes reads a string value and returns it decoded; without escapes,
+// the result points into the input.
+func (r *jsonReader) strBytes() ([]byte, error) {
 	if r.peek() != '"' {
-		return "", errJSON
+		return nil, errJSON
 	}
 	r.i++
 	start := r.i
@@ -119,20 +137,20 @@ func (r *jsonReader) str() (string, error) {
 			s := r.b[start:r.i]
 			r.i++
 			if !utf8.Valid(s) {
-				return "", errJSON
+				return nil, errJSON
 			}
-			return string(s), nil
+			return s, nil
 		case c == '\\':
 			return r.strSlow(start)
 		case c < 0x20:
-			return "", errJSON
+			return nil, errJSON
 		}
 		r.i++
 	}
-	return "", errJSON
+	return nil, errJSON
 }
 
-func (r *jsonReader) strSlow(start int) (string, error) {
+func (r *jsonReader) strSlow(start int) ([]byte, error) {
 	out := append([]byte(nil), r.b[start:r.i]...)
 	for r.i < len(r.b) {
 		c := r.b[r.i]
@@ -140,11 +158,11 @@ func (r *jsonReader) strSlow(start int) (string, error) {
 		case c == '"':
 			r.i++
 			if !utf8.Valid(out) {
-				return "", errJSON
+				return nil, errJSON
 			}
-			return string(out), nil
+			return out, nil
 		case c < 0x20:
-			return "", errJSON
+			return nil, errJSON
 		case c != '\\':
 			out = append(out, c)
 			r.i++
@@ -152,7 +170,7 @@ func (r *jsonReader) strSlow(start int) (string, error) {
 		}
 		// An escape.
 		if r.i+1 >= len(r.b) {
-			return "", errJSON
+			return nil, errJSON
 		}
 		e := r.b[r.i+1]
 		r.i += 2
@@ -172,30 +190,30 @@ func (r *jsonReader) strSlow(start int) (string, error) {
 		case 'u':
 			c1, ok := r.hex4()
 			if !ok {
-				return "", errJSON
+				return nil, errJSON
 			}
 			cp := rune(c1)
 			if utf16.IsSurrogate(cp) {
 				// Must be a high surrogate followed by \u and a low one.
 				if r.i+1 >= len(r.b) || r.b[r.i] != '\\' || r.b[r.i+1] != 'u' {
-					return "", errJSON
+					return nil, errJSON
 				}
 				r.i += 2
 				c2, ok := r.hex4()
 				if !ok {
-					return "", errJSON
+					return nil, errJSON
 				}
 				cp = utf16.DecodeRune(cp, rune(c2))
 				if cp == utf8.RuneError {
-					return "", errJSON
+					return nil, errJSON
 				}
 			}
 			out = utf8.AppendRune(out, cp)
 		default:
-			return "", errJSON
+			return nil, errJSON
 		}
 	}
-	return "", errJSON
+	return nil, errJSON
 }
 
 func (r *jsonReader) hex4() (uint16, bool) {
@@ -313,10 +331,18 @@ func (r *jsonReader) skip(depth int) error {
 	}
 	switch c := r.peek(); {
 	case c == '"':
-		_, err := r.str()
+		_, err := r.strBytes()
 		return err
 	case c == '{':
-		return r.object(func(string) error { return r.skip(depth + 1) })
+		o, err := r.beginObject()
+		for err == nil {
+			var ok bool
+			if _, ok, err = o.key(); !ok || err != nil {
+				break
+			}
+			err = r.skip(depth + 1)
+		}
+		return err
 	case c == '[':
 		r.i++
 		if r.peek() == ']' {

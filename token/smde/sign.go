@@ -184,12 +184,12 @@ func (s *Signer) sign(p *Policy, v *Viewer, urlQuery url.Values) (*Signed, error
 		return nil, errors.New("viewer attributes are not valid UTF-8")
 	}
 	if in = finishInput(in); len(in) > 0 {
-		c.intsig = mac(s.Key.Secret, in)
+		c.intsig = s.Key.MAC(nil, in)
 		c.IntSig = b64.EncodeToString(c.intsig)
 	}
 	h := Header{Alg: "HS256", Typ: "JWT", Kid: s.Key.ID}
 	jwt := b64.EncodeToString(encodeHeader(h)) + "." + b64.EncodeToString(encodeClaims(&c))
-	jwt += "." + b64.EncodeToString(mac(s.Key.Secret, []byte(jwt)))
+	jwt += "." + b64.EncodeToString(s.Key.MAC(nil, []byte(jwt)))
 	seg := jwt
 	if sid != "" {
 		seg = sid + "." + jwt

@@ -1,7 +1,6 @@
 package smde
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"strings"
@@ -111,7 +110,7 @@ func verifySegment(seg string, keys token.KeyRing) (*verified, *token.Error) {
 	if len(t.signature) != sha256.Size {
 		return nil, errSigLen
 	}
-	if !hmac.Equal(mac(key.Secret, []byte(t.signingInput)), t.signature) {
+	if !key.VerifyMACString(t.signingInput, t.signature) {
 		return nil, errBadSig
 	}
 	if terr = t.parseClaims(); terr != nil {
@@ -253,7 +252,7 @@ func checkBindings(req *token.Request, e *verified, rawQuery string) *token.Erro
 	if last := e.lastInput.Load(); last != nil && subtle.ConstantTimeCompare([]byte(*last), in) == 1 {
 		return nil
 	}
-	if !hmac.Equal(mac(e.key.Secret, in), c.intsig) {
+	if !e.key.VerifyMAC(in, c.intsig) {
 		return errBinding
 	}
 	s := string(in)
