@@ -73,18 +73,55 @@ func (s *IntString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ParsePolicy reads a policy from JSON, refusing unknown fields.
+// ParsePolicy reads a policy from JSON (see DecodePolicy) and validates it.
 func ParsePolicy(b []byte) (*Policy, error) {
-	var p Policy
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&p); err != nil {
-		return nil, fmt.Errorf("token policy: %w", err)
+	p, err := DecodePolicy(b)
+	if err != nil {
+		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// DecodePolicy reads a policy from JSON without validating it, so that a
+// caller can complete it first. Like every JSON smd reads, it must be one
+// strict value: no duplicate keys, no unknown fields, nothing after it.
+func DecodePolicy(b []byte) (*Policy, error) {
+	var p Policy
+	if err := decodeStrict(b, &p); err != nil {
+		return nil, fmt.Errorf("token policy: %w", err)
+	}
 	return &p, nil
+}
+
+// ParseViewer reads viewer attributes from JSON, strictly as DecodePolicy.
+func ParseViewer(b []byte) (*Viewer, error) {
+	var v Viewer
+	if err := decodeStrict(b, &v); err != nil {
+		return nil, fmt.Errorf("viewer attributes: %w", err)
+	}
+	return &v, nil
+}
+
+// decodeStrict decodes one JSON object into v, refusing what encoding/json
+// lets through: duplicate keys, invalid UTF-8, trailing data; and unknown
+// fields.
+func decodeStrict(b []byte, v any) error {
+	r := jsonReader{b: b}
+	if r.peek() != '{' {
+		return errors.New("not a JSON object")
+	}
+	if err := r.skip(0); err != nil {
+		return err
+	}
+	if err := r.end(); err != nil {
+		return errors.New("data after the JSON object")
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
 }
 
 // Validate checks the policy, naming the bad field.
