@@ -84,7 +84,7 @@ func TestBadInput(t *testing.T) {
 		{"viewer file missing", sign("--viewer", missing), "", "viewer file: open "},
 		{"viewer file unknown field", sign("--viewer", file("v.json", `{"ip": "192.0.2.1", "asn": 1}`)), "", `unknown field "asn"`},
 		{"viewer file bad ip", sign("--viewer", file("v2.json", `{"ip": "x"}`)), "", `viewer file ` + filepath.Join(dir, "v2.json") + `: ip: "x" is not an IP address`},
-		{"viewer file trailing data", sign("--viewer", file("v3.json", `{} {}`)), "", "unexpected data after the JSON object"},
+		{"viewer file trailing data", sign("--viewer", file("v3.json", `{} {}`)), "", "data after the JSON object"},
 
 		// Policy.
 		{"policy file missing", signWith("--keys", keys, "--policy", missing), "", "policy file: open "},

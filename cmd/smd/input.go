@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // maxInputFile bounds the policy and viewer files and standard input.
@@ -40,25 +40,11 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// decodeStrict reads one JSON object into v, refusing unknown fields and
-// anything after it.
-func decodeStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return errors.New("unexpected data after the JSON object")
-	}
-	return nil
-}
-
 // parseHeaderLine reads a curl-style "Name: value" header.
 func parseHeaderLine(s string) (name, value string, err error) {
 	name, value, ok := strings.Cut(s, ":")
 	name = strings.TrimSpace(name)
-	if !ok || !validHeaderName(name) {
+	if !ok || !httpguts.ValidHeaderFieldName(name) {
 		return "", "", fmt.Errorf(`-H %q: want "Name: value"`, s)
 	}
 	return textproto.CanonicalMIMEHeaderKey(name), strings.Trim(value, " \t"), nil
@@ -75,22 +61,6 @@ func parseHeaders(lines []string) (http.Header, error) {
 		h.Add(name, value)
 	}
 	return h, nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 field name.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // parseAddr reads an IP address given with the named flag.

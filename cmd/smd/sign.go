@@ -150,87 +150,77 @@ func (r *signResult) write(w io.Writer, asJSON bool) error {
 	return err
 }
 
-// policy reads --policy and lays the policy flags over it. The result goes
-// through smde.ParsePolicy, so that a policy given by flags is held to the
-// same rules as SMDE's token_policy JSON.
+// policy reads --policy and lays the policy flags over it, then validates
+// the result, so that a policy given by flags is held to the same rules as
+// SMDE's token_policy JSON.
 func (o *signOptions) policy(cmd *cobra.Command) (*smde.Policy, error) {
+	p := &smde.Policy{}
+	where := "policy"
+	if o.policyFile != "" {
+		b, err := readInput(o.policyFile, cmd.InOrStdin())
+		if err != nil {
+			return nil, fmt.Errorf("policy file: %w", err)
+		}
+		if p, err = smde.DecodePolicy(b); err != nil {
+			return nil, fmt.Errorf("policy file %s: %w", o.policyFile, err)
+		}
+		where = "policy file " + o.policyFile + " with flags"
+	}
 	flags := cmd.Flags()
-	over := map[string]any{}
-	set := func(flag, field string, v any) {
-		if flags.Changed(flag) {
-			over[field] = v
+	for _, f := range []struct {
+		flag string
+		dst  *bool
+		val  bool
+	}{
+		{"ip", &p.IP, o.ip}, {"co", &p.Country, o.co}, {"cty", &p.City, o.cty}, {"reg", &p.Region, o.reg},
+		{"co-fallback", &p.CountryFallback, o.coFallback}, {"reg-fallback", &p.RegionFallback, o.regFallback},
+		{"ssn", &p.Session, o.ssn},
+	} {
+		if flags.Changed(f.flag) {
+			*f.dst = f.val
 		}
 	}
-	set("ip", "ip", o.ip)
-	set("co", "co", o.co)
-	set("cty", "cty", o.cty)
-	set("reg", "reg", o.reg)
-	set("co-fallback", "co_fallback", o.coFallback)
-	set("reg-fallback", "reg_fallback", o.regFallback)
-	set("ssn", "ssn", o.ssn)
+	for _, f := range []struct {
+		flag string
+		dst  *[]string
+		val  []string
+	}{
+		{"bind-header", &p.Headers, lower(o.bindHeaders)}, // SMDE's edge sees header names in lower case
+		{"bind-query", &p.QueryStrings, o.bindQuery},
+		{"path", &p.Paths, o.paths},
+		{"exc", &p.Exclusions, o.exclusions},
+	} {
+		if flags.Changed(f.flag) {
+			*f.dst = f.val
+		}
+	}
 	if flags.Changed("session-length") {
 		if o.sessionLength < 7 || o.sessionLength > smde.MaxSessionID {
 			return nil, fmt.Errorf("--session-length: %d is not from 7 to %d", o.sessionLength, smde.MaxSessionID)
 		}
-		over["session_auto_generate"] = strconv.Itoa(o.sessionLength)
+		p.SessionAutoGenerate = smde.IntString(strconv.Itoa(o.sessionLength))
 	}
-	if flags.Changed("bind-header") {
-		// SMDE's edge sees header names in lower case.
-		names := make([]string, len(o.bindHeaders))
-		for i, h := range o.bindHeaders {
-			names[i] = strings.ToLower(h)
+	if flags.Changed("exp") {
+		p.Expiry = smde.IntString(o.exp)
+	}
+	if flags.Changed("nbf") {
+		p.NotBefore = smde.IntString(o.nbf)
+	}
+	if err := p.Validate(); err != nil {
+		if where == "policy" {
+			return nil, err
 		}
-		over["headers"] = names
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	set("bind-query", "querystrings", o.bindQuery)
-	set("path", "paths", o.paths)
-	set("exc", "exc", o.exclusions)
-	set("exp", "exp", o.exp)
-	set("nbf", "nbf", o.nbf)
-
-	if o.policyFile == "" {
-		return parsePolicy("", over)
-	}
-	b, err := readInput(o.policyFile, cmd.InOrStdin())
-	if err != nil {
-		return nil, fmt.Errorf("policy file: %w", err)
-	}
-	if len(over) == 0 {
-		p, err := smde.ParsePolicy(b)
-		if err != nil {
-			return nil, fmt.Errorf("policy file %s: %w", o.policyFile, err)
-		}
-		return p, nil
-	}
-	var file map[string]json.RawMessage
-	if t := strings.TrimSpace(string(b)); !strings.HasPrefix(t, "{") {
-		return nil, fmt.Errorf("policy file %s: not a JSON object", o.policyFile)
-	}
-	if err := json.Unmarshal(b, &file); err != nil {
-		return nil, fmt.Errorf("policy file %s: %w", o.policyFile, err)
-	}
-	for k, v := range file {
-		if _, ok := over[k]; !ok {
-			over[k] = v
-		}
-	}
-	return parsePolicy(o.policyFile, over)
+	return p, nil
 }
 
-// parsePolicy runs fields through smde.ParsePolicy.
-func parsePolicy(file string, fields map[string]any) (*smde.Policy, error) {
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+func lower(l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = strings.ToLower(s)
 	}
-	p, err := smde.ParsePolicy(b)
-	switch {
-	case err == nil:
-		return p, nil
-	case file == "":
-		return nil, err
-	}
-	return nil, fmt.Errorf("policy file %s with flags: %w", file, err)
+	return out
 }
 
 // viewer reads --viewer and lays the viewer flags over it.
@@ -242,7 +232,7 @@ func (o *signOptions) viewer(cmd *cobra.Command) (*smde.Viewer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("viewer file: %w", err)
 		}
-		if err := decodeStrict(b, v); err != nil {
+		if v, err = smde.ParseViewer(b); err != nil {
 			return nil, fmt.Errorf("viewer file %s: %w", o.viewerFile, err)
 		}
 		ipFrom = "viewer file " + o.viewerFile + ": ip"

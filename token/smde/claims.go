@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/textproto"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // b64 is the only base64 flavour a JWT may use: URL alphabet, no padding,
@@ -186,29 +188,10 @@ func ParseClaims(b []byte) (*Claims, error) {
 	}
 	c.headerKeys = make([]string, len(c.Headers))
 	for i, h := range c.Headers {
-		if !validHeaderName(h) {
+		if !httpguts.ValidHeaderFieldName(h) {
 			return nil, fmt.Errorf("headers: %q is not a header name", h)
 		}
 		c.headerKeys[i] = textproto.CanonicalMIMEHeaderKey(h)
 	}
 	return c, nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 field name (a token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' ||
-			c == '*' || c == '+' || c == '-' || c == '.' || c == '^' || c == '_' ||
-			c == '`' || c == '|' || c == '~':
-		default:
-			return false
-		}
-	}
-	return true
 }

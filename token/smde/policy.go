@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Policy is an SMDE token policy: what a token binds and grants. Its JSON
@@ -140,7 +142,7 @@ func (p *Policy) Validate() error {
 		}
 	}
 	for _, h := range p.Headers {
-		if !validHeaderName(h) {
+		if !httpguts.ValidHeaderFieldName(h) {
 			return fmt.Errorf("token policy: headers: %q is not a header name", h)
 		}
 	}
