@@ -37,7 +37,18 @@ func NormalizePath(p string) (string, error) {
 		c := p[i]
 		switch {
 		case c == '%':
-			slow = true
+			// An escape that stays as it is (upper-case hex of a
+			// character that is neither decoded nor refused) keeps the
+			// fast path.
+			if i+2 >= len(p) || !upperHexDigit(p[i+1]) || !upperHexDigit(p[i+2]) {
+				slow = true
+				break
+			}
+			v := hexVal(p[i+1])<<4 | hexVal(p[i+2])
+			if isUnreserved(v) || v < 0x20 || v == 0x7f || v == '/' || v == '\\' {
+				slow = true
+			}
+			i += 2
 		case c == '/':
 			if isDotSegment(p[segStart:i]) {
 				slow = true
@@ -140,6 +151,16 @@ func removeDotSegments(p string) (string, error) {
 func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func upperHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+// hexVal is the value of an upper-case hex digit.
+func hexVal(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'A' + 10
 }
 
 func unhex(c byte) (byte, bool) {

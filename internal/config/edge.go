@@ -1,0 +1,311 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/smd-media/smd/token"
+)
+
+// Edge configures `smd edge`.
+type Edge struct {
+	// ID names this edge in access events and metrics. Default: the host name.
+	ID string `yaml:"id"`
+	// Listen is the HTTP address, e.g. ":8080". Empty turns plain HTTP off.
+	Listen string `yaml:"listen"`
+	// TLS serves HTTPS (with HTTP/2) when Listen and both files are set.
+	TLS TLS `yaml:"tls"`
+	// Admin is the separate listener for metrics, health and profiling.
+	Admin Admin `yaml:"admin"`
+	// KeysFile holds the verification keys: a JSON map {kid: secret} or
+	// SMDE's Secrets Manager export. Required unless every route is "off".
+	KeysFile string `yaml:"keys_file"`
+	// RevokedFile lists revoked session ids, one per line ('#' comments).
+	// It is re-read when it changes. Optional.
+	RevokedFile string `yaml:"revoked_file"`
+	// RevokedReload is how often RevokedFile is checked for changes.
+	RevokedReload Duration `yaml:"revoked_reload"`
+	// ClockSkew is how far a token's exp and nbf may be overstepped.
+	ClockSkew Duration `yaml:"clock_skew"`
+	// TrustedProxies are the CIDRs of proxies or CDNs in front of the edge:
+	// only from them are X-Forwarded-For, Forwarded and geo headers believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Geo says where viewer locations come from.
+	Geo Geo `yaml:"geo"`
+	// CORS lets players on other sites fetch media.
+	CORS CORS `yaml:"cors"`
+	// Cache bounds the in-memory object cache.
+	Cache Cache `yaml:"cache"`
+	// Origin sets the timeouts of origin fetches.
+	Origin Origin `yaml:"origin"`
+	// Server sets the timeouts of viewer connections.
+	Server Server `yaml:"server"`
+	// Status overrides the HTTP status answered per rejection reason (see
+	// docs/tokens.md), plus "revoked"; e.g. {expired: 410, revoked: 410}.
+	Status map[string]int `yaml:"status"`
+	// Routes map origin path prefixes to origins; the longest prefix wins.
+	Routes []Route `yaml:"routes"`
+	// AccessLog writes one JSON line per request.
+	AccessLog AccessLog `yaml:"access_log"`
+}
+
+// TLS is the HTTPS listener.
+type TLS struct {
+	// Listen is the HTTPS address, e.g. ":8443".
+	Listen string `yaml:"listen"`
+	// CertFile and KeyFile are PEM files; the certificate file may hold the chain.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Admin is the admin listener.
+type Admin struct {
+	// Listen is the address of /metrics, /healthz and /readyz. Keep it
+	// private. Empty turns it off.
+	Listen string `yaml:"listen"`
+	// Pprof serves /debug/pprof/ on the admin listener.
+	Pprof bool `yaml:"pprof"`
+}
+
+// Geo is the source of viewer locations.
+type Geo struct {
+	// Source is "none", "mmdb" (a MaxMind City or Country database) or
+	// "headers" (CloudFront-Viewer-Country, -Country-Region, -City, or
+	// CF-IPCountry, from trusted proxies only).
+	Source string `yaml:"source"`
+	// MMDBFile is the MaxMind database for source "mmdb".
+	MMDBFile string `yaml:"mmdb_file"`
+}
+
+// CORS is cross-origin access for web players.
+type CORS struct {
+	// AllowedOrigins are the web origins allowed to fetch media, e.g.
+	// "https://portal.example.com", or "*" for any. Empty: no CORS headers.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxAge is how long browsers may cache a preflight answer.
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// Cache bounds the object cache.
+type Cache struct {
+	// MaxBytes bounds the bytes of cached objects held in memory.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// MaxObjectBytes: larger objects pass through uncached.
+	MaxObjectBytes ByteSize `yaml:"max_object_bytes"`
+	// PlaylistTTL applies to .m3u8 and .mpd without Cache-Control or Expires.
+	PlaylistTTL Duration `yaml:"playlist_ttl"`
+	// SegmentTTL applies to other objects without Cache-Control or Expires.
+	SegmentTTL Duration `yaml:"segment_ttl"`
+	// StaleIfError serves an expired object this long past expiry while the
+	// origin fails.
+	StaleIfError Duration `yaml:"stale_if_error"`
+}
+
+// Origin sets origin fetch timeouts.
+type Origin struct {
+	// ConnectTimeout bounds the TCP (and TLS) connection to the origin.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// ResponseHeaderTimeout bounds the wait for the origin's first byte;
+	// past it the viewer gets 504.
+	ResponseHeaderTimeout Duration `yaml:"response_header_timeout"`
+	// ReadTimeout bounds each wait for more body bytes.
+	ReadTimeout Duration `yaml:"read_timeout"`
+}
+
+// Server sets viewer connection timeouts.
+type Server struct {
+	// ReadHeaderTimeout stops clients that send headers slowly (slowloris).
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// WriteTimeout bounds a whole response; 0 means none, since a large
+	// segment to a slow viewer may take long. Slow readers are still
+	// bounded by the kernel's send buffer and IdleTimeout.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// MaxHeaderBytes bounds request headers.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// ShutdownTimeout is how long in-flight requests may finish on stop.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// Route sends requests under a path prefix to an origin.
+type Route struct {
+	// Prefix is matched against the origin path (the path after the token),
+	// e.g. "/vod/".
+	Prefix string `yaml:"prefix"`
+	// Origin is the base URL the origin path is appended to, e.g.
+	// "http://127.0.0.1:8081".
+	Origin string `yaml:"origin"`
+	// Mode is "enforce" (refuse bad tokens: the default), "log" (check,
+	// log and count, but serve: to roll token checks out without breaking
+	// viewers) or "off" (no check).
+	Mode string `yaml:"mode"`
+}
+
+// AccessLog is the access event file.
+type AccessLog struct {
+	// File receives JSON lines; "-" is standard output; empty turns it off.
+	File string `yaml:"file"`
+	// MaxSize rotates the file past this size.
+	MaxSize ByteSize `yaml:"max_size"`
+	// MaxBackups is how many rotated files are kept.
+	MaxBackups int `yaml:"max_backups"`
+	// MaxAge removes rotated files older than this.
+	MaxAge Duration `yaml:"max_age"`
+	// Buffer is how many events wait in memory for the writer; when full,
+	// events are dropped and counted, never delaying a response.
+	Buffer int `yaml:"buffer"`
+}
+
+// Route modes.
+const (
+	ModeEnforce = "enforce"
+	ModeLog     = "log"
+	ModeOff     = "off"
+)
+
+// DefaultEdge returns the defaults.
+func DefaultEdge() Edge {
+	host, _ := os.Hostname()
+	return Edge{
+		ID:            host,
+		Listen:        ":8080",
+		Admin:         Admin{Listen: "127.0.0.1:9090"},
+		RevokedReload: Duration(5 * time.Second),
+		Geo:           Geo{Source: "none"},
+		CORS:          CORS{MaxAge: Duration(time.Hour)},
+		Cache: Cache{
+			MaxBytes:       512 << 20,
+			MaxObjectBytes: 64 << 20,
+			PlaylistTTL:    Duration(2 * time.Second),
+			SegmentTTL:     Duration(24 * time.Hour),
+			StaleIfError:   Duration(time.Minute),
+		},
+		Origin: Origin{
+			ConnectTimeout:        Duration(3 * time.Second),
+			ResponseHeaderTimeout: Duration(10 * time.Second),
+			ReadTimeout:           Duration(30 * time.Second),
+		},
+		Server: Server{
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			IdleTimeout:       Duration(2 * time.Minute),
+			MaxHeaderBytes:    64 << 10,
+			ShutdownTimeout:   Duration(10 * time.Second),
+		},
+		AccessLog: AccessLog{MaxSize: 100 << 20, MaxBackups: 10, MaxAge: Duration(7 * 24 * time.Hour), Buffer: 65536},
+	}
+}
+
+// statusKeys are the keys Status accepts.
+func statusKeys() map[string]bool {
+	m := map[string]bool{"revoked": true}
+	for _, r := range token.Reasons {
+		m[string(r)] = true
+	}
+	return m
+}
+
+// Validate checks the configuration; errors name the key.
+func (c *Edge) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.ID == "" {
+		bad("id", "empty")
+	}
+	if c.Listen == "" && c.TLS.Listen == "" {
+		bad("listen", "neither listen nor tls.listen is set")
+	}
+	if c.TLS.Listen != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		bad("tls", "listen is set but cert_file or key_file is not")
+	}
+	if len(c.Routes) == 0 {
+		bad("routes", "at least one route is needed, e.g. {prefix: /, origin: http://127.0.0.1:8081}")
+	}
+	needKeys := false
+	seen := map[string]bool{}
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if !strings.HasPrefix(r.Prefix, "/") {
+			bad(key+".prefix", "%q must start with '/'", r.Prefix)
+		} else if n, err := token.NormalizePath(r.Prefix); err != nil || n != r.Prefix {
+			bad(key+".prefix", "%q is not a normalized path", r.Prefix)
+		}
+		if seen[r.Prefix] {
+			bad(key+".prefix", "%q appears twice", r.Prefix)
+		}
+		seen[r.Prefix] = true
+		u, err := url.Parse(r.Origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad(key+".origin", "%q is not an http(s)://host[:port][/path] URL", r.Origin)
+		}
+		switch r.Mode {
+		case "", ModeEnforce, ModeLog:
+			needKeys = true
+		case ModeOff:
+		default:
+			bad(key+".mode", "%q is not enforce, log or off", r.Mode)
+		}
+	}
+	if needKeys && c.KeysFile == "" {
+		bad("keys_file", "required: a route checks tokens")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
+			}
+		}
+	}
+	switch c.Geo.Source {
+	case "none", "headers":
+	case "mmdb":
+		if c.Geo.MMDBFile == "" {
+			bad("geo.mmdb_file", "required when geo.source is mmdb")
+		}
+	default:
+		bad("geo.source", "%q is not none, mmdb or headers", c.Geo.Source)
+	}
+	for i, o := range c.CORS.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad(fmt.Sprintf("cors.allowed_origins[%d]", i), "%q is not * or scheme://host[:port]", o)
+		}
+	}
+	keys := statusKeys()
+	for k, v := range c.Status {
+		if !keys[k] {
+			bad("status."+k, "unknown reason")
+		}
+		if v < 400 || v > 599 {
+			bad("status."+k, "%d is not a 4xx or 5xx status", v)
+		}
+	}
+	if c.Cache.MaxBytes <= 0 {
+		bad("cache.max_bytes", "must be positive")
+	}
+	if c.Cache.MaxObjectBytes <= 0 || c.Cache.MaxObjectBytes > c.Cache.MaxBytes {
+		bad("cache.max_object_bytes", "must be positive and at most cache.max_bytes")
+	}
+	for key, d := range map[string]Duration{
+		"origin.connect_timeout": c.Origin.ConnectTimeout, "origin.response_header_timeout": c.Origin.ResponseHeaderTimeout,
+		"origin.read_timeout": c.Origin.ReadTimeout, "server.read_header_timeout": c.Server.ReadHeaderTimeout,
+		"server.idle_timeout": c.Server.IdleTimeout, "revoked_reload": c.RevokedReload,
+	} {
+		if d <= 0 {
+			bad(key, "must be positive")
+		}
+	}
+	if c.AccessLog.Buffer <= 0 {
+		bad("access_log.buffer", "must be positive")
+	}
+	return errors.Join(errs...)
+}

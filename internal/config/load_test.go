@@ -1,0 +1,157 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "edge.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadEdge(t *testing.T) {
+	p := writeFile(t, `
+id: edge-7
+listen: 127.0.0.1:8080
+keys_file: keys.json
+cache:
+  max_bytes: 1GiB
+  playlist_ttl: 1s
+routes:
+  - {prefix: /vod/, origin: "http://127.0.0.1:8081"}
+  - {prefix: /live/, origin: "http://127.0.0.1:8082", mode: log}
+status: {expired: 410}
+`)
+	c, err := LoadEdge(p, env(map[string]string{
+		"SMD_EDGE_CACHE_SEGMENT_TTL":  "7d",
+		"SMD_EDGE_TRUSTED_PROXIES":    "[10.0.0.0/8, 192.0.2.1]",
+		"SMD_EDGE_ADMIN_LISTEN":       "127.0.0.1:0",
+		"SMD_EDGE_ACCESS_LOG_MAX_AGE": "1d12h",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case c.ID != "edge-7", c.Cache.MaxBytes != 1<<30, c.Cache.PlaylistTTL.D() != time.Second:
+		t.Errorf("file not applied: %+v", c)
+	case c.Cache.SegmentTTL.D() != 7*24*time.Hour, len(c.TrustedProxies) != 2, c.Admin.Listen != "127.0.0.1:0":
+		t.Errorf("environment not applied: %+v", c)
+	case c.AccessLog.MaxAge.D() != 36*time.Hour:
+		t.Errorf("access_log.max_age %v", c.AccessLog.MaxAge)
+	case c.Cache.MaxObjectBytes != 64<<20 || c.Routes[1].Mode != ModeLog || c.Status["expired"] != 410:
+		t.Errorf("defaults or routes lost: %+v", c)
+	}
+}
+
+func TestEdgeErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+	}{
+		{"unknown key", "listn: :80\n", nil, "field listn not found"},
+		{"bad duration", "cache: {playlist_ttl: soon}\n", nil, "soon"},
+		{"bad size", "cache: {max_bytes: lots}\n", nil, "lots"},
+		{"bad env", "", map[string]string{"SMD_EDGE_CACHE_MAX_BYTES": "1XB"}, "SMD_EDGE_CACHE_MAX_BYTES"},
+		{"two documents", "id: a\n---\nid: b\n", nil, "more than one"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadEdge(writeFile(t, tc.yaml), env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEdgeValidate(t *testing.T) {
+	good := func() Edge {
+		c := DefaultEdge()
+		c.KeysFile = "k.json"
+		c.Routes = []Route{{Prefix: "/", Origin: "http://127.0.0.1:8081"}}
+		return c
+	}
+	if c := good(); c.Validate() != nil {
+		t.Fatal(c.Validate())
+	}
+	tests := []struct {
+		name   string
+		change func(*Edge)
+		want   string
+	}{
+		{"no routes", func(c *Edge) { c.Routes = nil }, "routes:"},
+		{"relative prefix", func(c *Edge) { c.Routes[0].Prefix = "vod/" }, "routes[0].prefix"},
+		{"unnormalized prefix", func(c *Edge) { c.Routes[0].Prefix = "/vod/../x/" }, "routes[0].prefix"},
+		{"bad origin", func(c *Edge) { c.Routes[0].Origin = "ftp://x" }, "routes[0].origin"},
+		{"bad mode", func(c *Edge) { c.Routes[0].Mode = "strict" }, "routes[0].mode"},
+		{"no keys", func(c *Edge) { c.KeysFile = "" }, "keys_file"},
+		{"no keys needed when off", func(c *Edge) { c.KeysFile = ""; c.Routes[0].Mode = ModeOff }, ""},
+		{"bad proxy", func(c *Edge) { c.TrustedProxies = []string{"10.0.0.0/33"} }, "trusted_proxies[0]"},
+		{"mmdb without file", func(c *Edge) { c.Geo.Source = "mmdb" }, "geo.mmdb_file"},
+		{"bad geo source", func(c *Edge) { c.Geo.Source = "gps" }, "geo.source"},
+		{"bad cors origin", func(c *Edge) { c.CORS.AllowedOrigins = []string{"portal.example.com"} }, "cors.allowed_origins[0]"},
+		{"unknown status reason", func(c *Edge) { c.Status = map[string]int{"stale": 401} }, "status.stale"},
+		{"status not an error", func(c *Edge) { c.Status = map[string]int{"expired": 200} }, "status.expired"},
+		{"tls without files", func(c *Edge) { c.TLS.Listen = ":8443" }, "tls"},
+		{"object bigger than cache", func(c *Edge) { c.Cache.MaxObjectBytes = c.Cache.MaxBytes + 1 }, "cache.max_object_bytes"},
+		{"zero timeout", func(c *Edge) { c.Origin.ReadTimeout = 0 }, "origin.read_timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good()
+			tc.change(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSizesAndDurations(t *testing.T) {
+	for in, want := range map[string]ByteSize{"65536": 65536, "512KiB": 512 << 10, "64MiB": 64 << 20, "2GiB": 2 << 30, "500KB": 500e3, "1 MB": 1e6} {
+		if got, err := ParseByteSize(in); err != nil || got != want {
+			t.Errorf("%q: %d, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5MiB", "MiB", "1XB", "99999999999GiB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+	if s := ByteSize(64 << 20).String(); s != "64MiB" {
+		t.Errorf("String: %s", s)
+	}
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "0s": 0} {
+		if got, err := ParseDuration(in); err != nil || got.D() != want {
+			t.Errorf("%q: %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "d", "1x", "-1d", "1d-"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
