@@ -83,6 +83,31 @@ func Parse(segment string) (*Token, error) {
 	return t, nil
 }
 
+// LooksLikeToken reports whether a first path segment has the shape of a
+// token ([sessionid.]header.payload.signature of base64url, the JWT at
+// least 60 characters), without decoding it. An edge uses it to tell a
+// token from a directory name such as "v1.2" on routes that do not
+// require tokens.
+func LooksLikeToken(seg string) bool {
+	if len(seg) < minJWT || len(seg) > MaxSegment {
+		return false
+	}
+	dots, last := 0, 0
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c == '.' {
+			dots++
+			if i == last {
+				return false // empty part
+			}
+			last = i + 1
+		} else if !isB64URL(c) {
+			return false
+		}
+	}
+	return (dots == 2 || dots == 3) && last < len(seg)
+}
+
 // parse splits and decodes the segment up to, not including, the claims.
 func parse(segment string) (*Token, *token.Error) {
 	if len(segment) > MaxSegment {

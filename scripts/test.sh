@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the one command that tests smd, from any directory, on a
+# fresh Debian machine as on a developer's.
+#
+#   1. installs the Debian packages the tests need, only those missing
+#      (add them to APT_PACKAGES);
+#   2. gofmt -l must print nothing;
+#   3. go vet ./...;
+#   4. go test -race -count=1 ./...;
+#   5. every fuzz target of the module, one at a time, for FUZZTIME each
+#      (default 20s). A crasher is written under the package's testdata/fuzz.
+#
+# Exits non-zero when any step fails; a summary of the steps closes the run.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+FUZZTIME=${FUZZTIME:-20s}
+
+# Debian packages the tests need. gcc and libc6-dev are cgo's, which -race
+# needs. Later: ffmpeg nginx chromium wrk ...
+APT_PACKAGES=(gcc libc6-dev)
+
+results=() # "ok   NAME" or "FAIL NAME", in run order
+npass=0
+nfail=0
+
+step() {
+	printf '\n==> %s\n' "$1"
+}
+
+record() { # record NAME STATUS
+	if [ "$2" -eq 0 ]; then
+		results+=("ok    $1")
+		npass=$((npass + 1))
+	else
+		results+=("FAIL  $1")
+		nfail=$((nfail + 1))
+		printf 'FAIL: %s\n' "$1"
+	fi
+}
+
+install_missing() {
+	local missing=() p
+	for p in "${APT_PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	step "installing Debian packages: ${missing[*]}"
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			echo "missing Debian packages (${missing[*]}) and not root: install them first" >&2
+			return 1
+		fi
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "go is not on PATH (expected at /usr/local/go/bin)" >&2
+	exit 1
+fi
+go version
+
+install_missing
+
+step "gofmt -l"
+unformatted=$(find . \( \( -name testdata -o -name vendor -o -name '.?*' \) -prune \) \
+	-o -name '*.go' -print0 | xargs -0 -r gofmt -l)
+if [ -n "$unformatted" ]; then
+	printf 'gofmt would change these files:\n%s\n' "$unformatted"
+	record gofmt 1
+else
+	record gofmt 0
+fi
+
+step "go vet ./..."
+rc=0
+go vet ./... || rc=$?
+record "go vet" "$rc"
+
+step "go test -race -count=1 ./..."
+rc=0
+go test -race -count=1 ./... || rc=$?
+record "go test -race" "$rc"
+
+# Fuzz targets: "dir name" lines, sorted for a stable order.
+mapfile -t targets < <(
+	grep -rl --include='*_test.go' --exclude-dir=testdata --exclude-dir='.?*' '^func Fuzz' . |
+		while read -r file; do
+			sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file" |
+				while read -r name; do printf '%s %s\n' "$(dirname "$file")" "$name"; done
+		done | sort
+)
+for t in "${targets[@]}"; do
+	dir=${t% *}
+	name=${t#* }
+	step "fuzz $name in $dir for $FUZZTIME"
+	rc=0
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$dir" || rc=$?
+	record "fuzz $dir $name" "$rc"
+done
+
+printf '\n==> summary\n'
+printf '  %s\n' "${results[@]}"
+printf 'checks: %d passed, %d failed\n' "$npass" "$nfail"
+[ "$nfail" -eq 0 ]
