@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/smd-media/smd/token"
 )
@@ -91,6 +94,26 @@ func BenchmarkSign(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.Sign(&p, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPeerGolangJWT is the peer for BenchmarkVerifyFirstSeen: the
+// same token's JWT checked by github.com/golang-jwt/jwt/v5 (signature,
+// exp, claims into a map), without the path, intsig and session work smd
+// also does.
+func BenchmarkPeerGolangJWT(b *testing.B) {
+	reqs := benchRequests(b)
+	seg, _, _, _ := SplitTarget(reqs[0].Target)
+	jwtPart := seg[strings.IndexByte(seg, '.')+1:]
+	secret := caseKeys.Lookup("k1").Secret
+	p := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(func() time.Time { return caseNow }))
+	keyFunc := func(*jwt.Token) (any, error) { return secret, nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.Parse(jwtPart, keyFunc); err != nil {
 			b.Fatal(err)
 		}
 	}
