@@ -1,0 +1,32 @@
+package edge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smd-media/smd/internal/cache"
+)
+
+// registerCacheMetrics exposes the cache's counters, read at scrape time.
+func registerCacheMetrics(reg prometheus.Registerer, c *cache.Cache) {
+	counter := func(name, help string, get func(cache.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(get(c.Stats())) })
+	}
+	gauge := func(name, help string, get func(cache.Stats) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return float64(get(c.Stats())) })
+	}
+	reg.MustRegister(
+		counter("smd_edge_cache_hits_total", "Requests answered from a fresh cached object.", func(s cache.Stats) int64 { return s.Hits }),
+		counter("smd_edge_cache_misses_total", "Requests that started an origin fetch.", func(s cache.Stats) int64 { return s.Misses }),
+		counter("smd_edge_cache_coalesced_total", "Requests that joined another request's origin fetch.", func(s cache.Stats) int64 { return s.Coalesced }),
+		counter("smd_edge_cache_stale_served_total", "Requests answered with a stale object while the origin failed.", func(s cache.Stats) int64 { return s.StaleServed }),
+		counter("smd_edge_cache_passthroughs_total", "Requests answered from an origin response that was not stored.", func(s cache.Stats) int64 { return s.Passthroughs }),
+		counter("smd_edge_cache_evictions_total", "Objects dropped to make room.", func(s cache.Stats) int64 { return s.Evictions }),
+		counter("smd_edge_origin_fetches_total", "Origin requests made.", func(s cache.Stats) int64 { return s.OriginFetches }),
+		counter("smd_edge_origin_errors_total", "Origin requests that failed or answered 5xx.", func(s cache.Stats) int64 { return s.OriginErrors }),
+		counter("smd_edge_origin_bytes_total", "Body bytes read from origins.", func(s cache.Stats) int64 { return s.OriginBytes }),
+		gauge("smd_edge_cache_objects", "Objects in the cache.", func(s cache.Stats) int64 { return s.Objects }),
+		gauge("smd_edge_cache_bytes", "Memory held by cached objects.", func(s cache.Stats) int64 { return s.BytesHeld }),
+	)
+}

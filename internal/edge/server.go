@@ -1,0 +1,250 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/cache"
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/geo"
+	"github.com/smd-media/smd/internal/keyring"
+	"github.com/smd-media/smd/internal/revocation"
+)
+
+// Server is a running edge: its listeners and everything behind them,
+// built from a configuration.
+type Server struct {
+	// Edge is the request pipeline.
+	Edge *Edge
+	// Addr, TLSAddr and AdminAddr are the bound addresses ("" when off).
+	Addr, TLSAddr, AdminAddr string
+
+	cfg      *config.Edge
+	log      *slog.Logger
+	cache    *cache.Cache
+	access   *accesslog.Logger
+	geo      *geo.MMDB
+	servers  []*http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errs     chan error
+	closeErr error
+	once     sync.Once
+}
+
+// Start builds an edge from a validated configuration and starts serving.
+// It fails, naming the cause, if a file cannot be read or an address bound.
+func Start(ctx context.Context, cfg *config.Edge, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, errs: make(chan error, 4)}
+	ctx, s.cancel = context.WithCancel(ctx)
+	if err := s.start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context) error {
+	cfg := s.cfg
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d := Deps{Log: s.log, Registerer: reg}
+
+	if cfg.KeysFile != "" {
+		ring, err := keyring.Load(cfg.KeysFile)
+		if err != nil {
+			return err
+		}
+		d.Keys = ring
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "smd_edge_keys", Help: "Verification keys held.",
+		}, func() float64 { return float64(ring.Len()) }))
+	}
+	set := revocation.NewSet()
+	d.Revoked = set
+	if cfg.RevokedFile != "" {
+		w := &revocation.FileWatcher{Path: cfg.RevokedFile, Interval: cfg.RevokedReload.D(), Set: set, Log: s.log}
+		if err := w.Load(); err != nil {
+			return err
+		}
+		s.goRun(func() error { return w.Run(ctx) })
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "smd_edge_revoked_sessions", Help: "Revoked sessions held.",
+	}, func() float64 { return float64(set.Len()) }))
+
+	if cfg.Geo.Source == "mmdb" {
+		db, err := geo.OpenMMDB(cfg.Geo.MMDBFile)
+		if err != nil {
+			return err
+		}
+		s.geo, d.Geo = db, db
+	}
+	c, err := cache.New(cache.Config{
+		MaxBytes:              int64(cfg.Cache.MaxBytes),
+		MaxObjectBytes:        int64(cfg.Cache.MaxObjectBytes),
+		PlaylistTTL:           cfg.Cache.PlaylistTTL.D(),
+		SegmentTTL:            cfg.Cache.SegmentTTL.D(),
+		StaleIfError:          cfg.Cache.StaleIfError.D(),
+		ConnectTimeout:        cfg.Origin.ConnectTimeout.D(),
+		ResponseHeaderTimeout: cfg.Origin.ResponseHeaderTimeout.D(),
+		ReadTimeout:           cfg.Origin.ReadTimeout.D(),
+	})
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	s.cache, d.Fetcher = c, c
+	registerCacheMetrics(reg, c)
+
+	if cfg.AccessLog.File != "" {
+		s.access = accesslog.New(accesslog.OpenFile(accesslog.FileConfig{
+			Path:       cfg.AccessLog.File,
+			MaxBytes:   int64(cfg.AccessLog.MaxSize),
+			MaxBackups: cfg.AccessLog.MaxBackups,
+			MaxAgeDays: int(cfg.AccessLog.MaxAge.D() / (24 * time.Hour)),
+		}), cfg.AccessLog.Buffer, s.log)
+		d.Access = s.access
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "smd_edge_access_events_dropped_total", Help: "Access events dropped because the writer fell behind.",
+		}, func() float64 { return float64(s.access.Dropped()) }))
+	}
+
+	if s.Edge, err = New(cfg, d); err != nil {
+		return err
+	}
+	srv := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+			IdleTimeout:       cfg.Server.IdleTimeout.D(),
+			WriteTimeout:      cfg.Server.WriteTimeout.D(),
+			MaxHeaderBytes:    int(cfg.Server.MaxHeaderBytes),
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+	}
+	if cfg.Listen != "" {
+		if s.Addr, err = s.listen(cfg.Listen, srv(s.Edge), nil); err != nil {
+			return err
+		}
+	}
+	if cfg.TLS.Listen != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, srv(s.Edge), tc); err != nil {
+			return err
+		}
+	}
+	if cfg.Admin.Listen != "" {
+		if s.AdminAddr, err = s.listen(cfg.Admin.Listen, srv(s.adminMux(reg)), nil); err != nil {
+			return err
+		}
+	}
+	s.log.Info("edge started", "id", cfg.ID, "http", s.Addr, "https", s.TLSAddr, "admin", s.AdminAddr, "routes", len(cfg.Routes))
+	return nil
+}
+
+// listen binds addr and serves on it in the background.
+func (s *Server) listen(addr string, hs *http.Server, tc *tls.Config) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if tc != nil {
+		hs.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
+	}
+	s.servers = append(s.servers, hs)
+	s.goRun(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve %s: %w", addr, err)
+		}
+		return nil
+	})
+	return ln.Addr().String(), nil
+}
+
+func (s *Server) goRun(f func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := f(); err != nil {
+			s.errs <- err
+		}
+	}()
+}
+
+func (s *Server) adminMux(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ready")
+	})
+	if s.cfg.Admin.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// Wait blocks until ctx ends or a listener fails, then shuts down.
+func (s *Server) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.errs:
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close stops accepting requests, lets in-flight ones finish within the
+// shutdown timeout, then releases everything. It is idempotent.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout.D())
+		defer cancel()
+		var errs []error
+		for _, hs := range s.servers {
+			if err := hs.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.cancel()
+		s.wg.Wait()
+		if s.cache != nil {
+			errs = append(errs, s.cache.Close())
+		}
+		if s.access != nil {
+			errs = append(errs, s.access.Close())
+		}
+		if s.geo != nil {
+			errs = append(errs, s.geo.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

@@ -1,0 +1,203 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/token/smde"
+)
+
+// startEdge runs a whole edge (real cache, key file, revoked file, access
+// log, admin listener) on loopback in front of origin.
+func startEdge(t *testing.T, origin string, change func(*config.Edge)) (*Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys.json")
+	os.WriteFile(keys, []byte(fmt.Sprintf(`{"k1": %q}`, string(testKey.Secret))), 0o600)
+	revoked := filepath.Join(dir, "revoked.txt")
+	os.WriteFile(revoked, []byte("Gone1\n"), 0o600)
+	cfg := config.DefaultEdge()
+	cfg.ID = "edge-it"
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Admin.Listen = "127.0.0.1:0"
+	cfg.KeysFile = keys
+	cfg.RevokedFile = revoked
+	cfg.AccessLog.File = filepath.Join(dir, "access.log")
+	cfg.Routes = []config.Route{{Prefix: "/vod/", Origin: origin}}
+	if change != nil {
+		change(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, cfg.AccessLog.File
+}
+
+// farFuture is an expiry for tests against the real clock.
+const farFuture = "4102444800"
+
+func get(t *testing.T, url string, h http.Header) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestServerEndToEnd(t *testing.T) {
+	var originHits atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		originHits.Add(1)
+		if strings.Contains(r.URL.Path, "eyJ") {
+			t.Errorf("token reached the origin: %s", r.URL.Path)
+		}
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "segment %s", r.URL.Path)
+	}))
+	defer origin.Close()
+	s, logFile := startEdge(t, origin.URL, nil)
+	base := "http://" + s.Addr
+
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/m1/"}, Session: true, Expiry: farFuture}, smde.Viewer{SessionID: "Live1"})
+	url := base + "/" + seg + "/vod/m1/seg1.m4s"
+	for i := 0; i < 3; i++ {
+		code, body, _ := get(t, url, nil)
+		if code != 200 || body != "segment /vod/m1/seg1.m4s" {
+			t.Fatalf("GET %d: %d %q", i, code, body)
+		}
+	}
+	if n := originHits.Load(); n != 1 {
+		t.Fatalf("origin asked %d times for one object", n)
+	}
+	// Another viewer's token for the same object shares the cache entry.
+	other := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	if code, _, _ := get(t, base+"/"+other+"/vod/m1/seg1.m4s", nil); code != 200 || originHits.Load() != 1 {
+		t.Fatalf("second token: %d, origin hits %d", code, originHits.Load())
+	}
+	if code, body, _ := get(t, base+"/vod/m1/seg1.m4s", nil); code != 401 || strings.Contains(body, "missing") {
+		t.Fatalf("no token: %d %q", code, body)
+	}
+	gone := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Session: true, Expiry: farFuture}, smde.Viewer{SessionID: "Gone1"})
+	if code, _, _ := get(t, base+"/"+gone+"/vod/m1/seg1.m4s", nil); code != 403 {
+		t.Fatalf("revoked session: %d", code)
+	}
+
+	// Metrics show what happened.
+	_, metrics, _ := get(t, "http://"+s.AdminAddr+"/metrics", nil)
+	for _, want := range []string{
+		`smd_edge_requests_total{reason="",route="/vod/",status="200",verdict="allow"} 4`,
+		`smd_edge_requests_total{reason="missing",route="/vod/",status="401",verdict="deny"} 1`,
+		`smd_edge_requests_total{reason="revoked",route="/vod/",status="403",verdict="revoked"} 1`,
+		`smd_edge_origin_fetches_total 1`,
+		`smd_edge_revoked_sessions 1`,
+		`smd_edge_keys 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if code, _, _ := get(t, "http://"+s.AdminAddr+"/readyz", nil); code != 200 {
+		t.Errorf("readyz %d", code)
+	}
+	if code, _, _ := get(t, "http://"+s.AdminAddr+"/debug/pprof/", nil); code != 404 {
+		t.Errorf("pprof served while off: %d", code)
+	}
+
+	// The access log has one line per request, and no token anywhere.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines++
+		if strings.Contains(sc.Text(), "eyJ") {
+			t.Errorf("token in access log: %s", sc.Text())
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev["edge_id"] != "edge-it" || ev["origin_path"] != "/vod/m1/seg1.m4s" {
+			t.Errorf("event %v", ev)
+		}
+	}
+	if lines != 6 {
+		t.Fatalf("%d access log lines, want 6", lines)
+	}
+}
+
+func TestServerStartErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name   string
+		change func(*config.Edge)
+		want   string
+	}{
+		{"missing key file", func(c *config.Edge) { c.KeysFile = "/nonexistent/keys.json" }, "keys.json"},
+		{"bad revoked file", func(c *config.Edge) {
+			p := filepath.Join(t.TempDir(), "r.txt")
+			os.WriteFile(p, []byte("not-an-id!\n"), 0o600)
+			c.RevokedFile = p
+		}, "line 1"},
+		{"address in use", func(c *config.Edge) { c.Listen = busy.Addr().String() }, "listen"},
+		{"missing geo database", func(c *config.Edge) { c.Geo = config.Geo{Source: "mmdb", MMDBFile: "/nonexistent.mmdb"} }, "geo database"},
+		{"missing certificate", func(c *config.Edge) {
+			c.TLS = config.TLS{Listen: "127.0.0.1:0", CertFile: "/no.pem", KeyFile: "/no.key"}
+		}, "tls"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			keys := filepath.Join(dir, "keys.json")
+			os.WriteFile(keys, []byte(fmt.Sprintf(`{"k1": %q}`, string(testKey.Secret))), 0o600)
+			cfg := config.DefaultEdge()
+			cfg.Listen, cfg.Admin.Listen, cfg.KeysFile = "127.0.0.1:0", "127.0.0.1:0", keys
+			cfg.Routes = []config.Route{{Prefix: "/", Origin: "http://127.0.0.1:9"}}
+			tc.change(&cfg)
+			s, err := Start(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil {
+				s.Close()
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q lacks %q", err, tc.want)
+			}
+		})
+	}
+}
