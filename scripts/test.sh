@@ -18,8 +18,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FUZZTIME=${FUZZTIME:-20s}
 
 # Debian packages the tests need. gcc and libc6-dev are cgo's, which -race
-# needs. Later: ffmpeg nginx chromium wrk ...
-APT_PACKAGES=(gcc libc6-dev)
+# needs; ffmpeg (with ffprobe) and curl are the player-side clients of the
+# end-to-end tests.
+APT_PACKAGES=(gcc libc6-dev ffmpeg curl)
 
 results=() # "ok   NAME" or "FAIL NAME", in run order
 npass=0

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/edge"
+)
+
+// edgeOptions are the flags of "smd edge"; each overrides its config key.
+type edgeOptions struct {
+	config, listen, admin, keys, revoked, origin, accessLog, logLevel string
+}
+
+func newEdgeCmd() *cobra.Command {
+	o := &edgeOptions{}
+	c := &cobra.Command{
+		Use:   "edge [--config edge.yaml] [flags]",
+		Short: "Run the edge: check tokens, cache and serve media from origins",
+		Long: "Run the edge: every media request's token is checked, revoked sessions are refused,\n" +
+			"and objects are served from the in-memory cache or the route's origin.\n\n" +
+			"Settings come from --config (YAML), then SMD_EDGE_* environment variables (e.g.\n" +
+			"SMD_EDGE_CACHE_MAX_BYTES=1GiB), then these flags. See docs/edge.md for every key.",
+		Example: "  smd edge --keys keys.json --origin http://127.0.0.1:8081\n" +
+			"  smd edge --config /etc/smd/edge.yaml",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.config, "config", "", "YAML configuration `FILE`")
+	f.StringVar(&o.listen, "listen", "", "HTTP `ADDRESS` (listen), e.g. :8080")
+	f.StringVar(&o.admin, "admin-listen", "", "admin `ADDRESS` for /metrics, /healthz, /readyz (admin.listen)")
+	f.StringVar(&o.keys, "keys", "", "key `FILE` (keys_file)")
+	f.StringVar(&o.revoked, "revoked-file", "", "`FILE` of revoked session ids (revoked_file)")
+	f.StringVar(&o.origin, "origin", "", "origin `URL` for a single route \"/\" (replaces routes)")
+	f.StringVar(&o.accessLog, "access-log", "", "access log `FILE`, - for standard output (access_log.file)")
+	f.StringVar(&o.logLevel, "log-level", "info", "`LEVEL` of operational logs: debug, info, warn, error")
+	return c
+}
+
+func (o *edgeOptions) run(cmd *cobra.Command) error {
+	log, err := newLogger(cmd.ErrOrStderr(), o.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.LoadEdge(o.config, nil)
+	if err != nil {
+		return err
+	}
+	flags := cmd.Flags()
+	for _, f := range []struct {
+		name string
+		dst  *string
+		val  string
+	}{
+		{"listen", &cfg.Listen, o.listen},
+		{"admin-listen", &cfg.Admin.Listen, o.admin},
+		{"keys", &cfg.KeysFile, o.keys},
+		{"revoked-file", &cfg.RevokedFile, o.revoked},
+		{"access-log", &cfg.AccessLog.File, o.accessLog},
+	} {
+		if flags.Changed(f.name) {
+			*f.dst = f.val
+		}
+	}
+	if flags.Changed("origin") {
+		cfg.Routes = []config.Route{{Prefix: "/", Origin: o.origin}}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := edge.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return s.Wait(ctx)
+}
+
+// newLogger returns a text logger at the named level.
+func newLogger(w interface{ Write([]byte) (int, error) }, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
