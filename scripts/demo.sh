@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # smd's main job, until `smd demo` exists: build smd, make a key, issue a
 # playback URL bound to a viewer, and check it as the edge would, for that
-# viewer (ALLOW) and for others (DENY). Needs only Go.
+# viewer (ALLOW) and for others (DENY); then run the sample origin behind a
+# real edge on loopback and fetch through it. Needs Go and curl (ffprobe,
+# if present, plays the stream).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,5 +52,39 @@ check DENY "the URL replayed with curl" "$url" --viewer-ip 203.0.113.5 -H "User-
 check DENY "the URL three hours later" "$url" --viewer-ip 203.0.113.5 -H "User-Agent: $ua" --now +3h
 check DENY "the token moved to another title" "${url/\/vod\/m1\//\/vod\/m2\/}" --viewer-ip 203.0.113.5 -H "User-Agent: $ua"
 check DENY "a path traversal to another title" "${url%/index.m3u8}/../m2/index.m3u8" --viewer-ip 203.0.113.5 -H "User-Agent: $ua"
+
+echo
+echo "== now through a real edge: smd origin (sample HLS/DASH) behind smd edge, on loopback"
+"$smd" origin --listen 127.0.0.1:18081 2>"$work/origin.log" &
+pids=($!)
+"$smd" edge --listen 127.0.0.1:18080 --admin-listen 127.0.0.1:18090 --keys "$work/keys.json" \
+	--origin http://127.0.0.1:18081 --access-log "$work/access.log" 2>"$work/edge.log" &
+pids+=($!)
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do
+	curl -fs -o /dev/null http://127.0.0.1:18090/readyz && curl -fs -o /dev/null http://127.0.0.1:18081/healthz && break
+	sleep 0.1
+done
+play=$("$smd" token sign --keys "$work/keys.json" --path /vod/m1/ --exp +2h --ssn \
+	--url http://127.0.0.1:18080/vod/m1/master.m3u8)
+echo "playback URL: ${play:0:60}..."
+expect_status() { # want, description, URL
+	local got
+	got=$(curl -s -o /dev/null -w '%{http_code}' "$3")
+	printf '%-40s %s\n' "$2:" "$got"
+	if [ "$got" != "$1" ]; then
+		echo "expected $1" >&2
+		exit 1
+	fi
+}
+expect_status 200 "master playlist with the token" "$play"
+expect_status 200 "a segment, same token" "${play%/master.m3u8}/seg-1-1.m4s"
+expect_status 401 "the same segment without the token" http://127.0.0.1:18080/vod/m1/seg-1-1.m4s
+expect_status 401 "the token on another title" "${play/\/vod\/m1\//\/vod\/m2\/}"
+if command -v ffprobe >/dev/null; then
+	printf 'ffprobe reads the stream, seconds:     %s\n' "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$play")"
+fi
+echo "access log (last 2 lines):"
+tail -n 2 "$work/access.log" 2>/dev/null || true
 echo
 echo "== done: every verdict as expected"
