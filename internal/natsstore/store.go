@@ -1,0 +1,168 @@
+package natsstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the buckets and the stream.
+const (
+	BucketKeys    = "smd_keys"
+	BucketRevoked = "smd_revoked"
+	BucketAssets  = "smd_assets"
+	BucketEdges   = "smd_edges"
+	BucketLeases  = "smd_leases"
+	StreamAccess  = "SMD_ACCESS"
+	// AccessSubjectPrefix starts the subjects of access events:
+	// smd.access.<partition>, partition = hash(session id) % AccessPartitions.
+	AccessSubjectPrefix = "smd.access."
+	// AccessPartitions is the number of access subjects.
+	AccessPartitions = 16
+)
+
+// Limits size the buckets and the stream. Zero values take the defaults.
+type Limits struct {
+	// Replicas is the JetStream replica count: 1 on one node (default),
+	// 3 in a cluster of 3 or more.
+	Replicas int
+	// EdgeTTL is how long an edge's heartbeat lives without renewal
+	// (default 30s).
+	EdgeTTL time.Duration
+	// LeaseTTL is how long a leader lease lives without renewal
+	// (default 15s).
+	LeaseTTL time.Duration
+	// RevokedMarkerTTL is how long the marker of an expired revocation
+	// stays in the bucket so that watchers see it (default 1h).
+	RevokedMarkerTTL time.Duration
+	// RevokedMaxBytes bounds the revoked bucket (default 1 GiB).
+	RevokedMaxBytes int64
+	// AccessMaxAge and AccessMaxBytes bound the access stream (defaults
+	// 24h and 2 GiB); the oldest events go first.
+	AccessMaxAge   time.Duration
+	AccessMaxBytes int64
+	// Storage is file (default) or memory.
+	Storage jetstream.StorageType
+}
+
+func (l *Limits) defaults() {
+	if l.Replicas <= 0 {
+		l.Replicas = 1
+	}
+	if l.EdgeTTL <= 0 {
+		l.EdgeTTL = 30 * time.Second
+	}
+	if l.LeaseTTL <= 0 {
+		l.LeaseTTL = 15 * time.Second
+	}
+	if l.RevokedMarkerTTL <= 0 {
+		l.RevokedMarkerTTL = time.Hour
+	}
+	if l.RevokedMaxBytes <= 0 {
+		l.RevokedMaxBytes = 1 << 30
+	}
+	if l.AccessMaxAge <= 0 {
+		l.AccessMaxAge = 24 * time.Hour
+	}
+	if l.AccessMaxBytes <= 0 {
+		l.AccessMaxBytes = 2 << 30
+	}
+}
+
+// Store is an open connection to smd's state.
+type Store struct {
+	NC *nats.Conn
+	JS jetstream.JetStream
+	// Keys holds the key ring (one entry, see package keyring).
+	Keys jetstream.KeyValue
+	// Revoked holds session id -> revocation, with per-key TTL.
+	Revoked jetstream.KeyValue
+	// Assets holds asset id -> asset.
+	Assets jetstream.KeyValue
+	// Edges holds edge id -> heartbeat; entries expire after EdgeTTL.
+	Edges jetstream.KeyValue
+	// Leases holds leader leases; entries expire after LeaseTTL.
+	Leases jetstream.KeyValue
+	// Access is the stream of access events.
+	Access jetstream.Stream
+	// Limits are the limits in force (defaults filled in).
+	Limits Limits
+}
+
+// Open creates (or updates to the given limits) the buckets and the stream
+// on nc, idempotently: several processes may call it at once.
+func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
+	l.defaults()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s := &Store{NC: nc, JS: js, Limits: l}
+	st := l.Storage
+	kvs := []struct {
+		dst *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&s.Keys, jetstream.KeyValueConfig{Bucket: BucketKeys, Description: "smd key ring", History: 16, MaxBytes: 16 << 20}},
+		{&s.Revoked, jetstream.KeyValueConfig{Bucket: BucketRevoked, Description: "smd revoked sessions", History: 1,
+			MaxBytes: l.RevokedMaxBytes, LimitMarkerTTL: l.RevokedMarkerTTL}},
+		{&s.Assets, jetstream.KeyValueConfig{Bucket: BucketAssets, Description: "smd assets", History: 4, MaxBytes: 256 << 20}},
+		{&s.Edges, jetstream.KeyValueConfig{Bucket: BucketEdges, Description: "smd edge heartbeats", History: 1, TTL: l.EdgeTTL, MaxBytes: 64 << 20}},
+		{&s.Leases, jetstream.KeyValueConfig{Bucket: BucketLeases, Description: "smd leader leases", History: 1, TTL: l.LeaseTTL, MaxBytes: 1 << 20}},
+	}
+	for _, kv := range kvs {
+		kv.cfg.Replicas = l.Replicas
+		kv.cfg.Storage = st
+		b, err := createKV(ctx, js, kv.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", kv.cfg.Bucket, err)
+		}
+		*kv.dst = b
+	}
+	s.Access, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamAccess,
+		Description: "smd access events",
+		Subjects:    []string{AccessSubjectPrefix + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      l.AccessMaxAge,
+		MaxBytes:    l.AccessMaxBytes,
+		Storage:     st,
+		Replicas:    l.Replicas,
+		Duplicates:  time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", StreamAccess, err)
+	}
+	return s, nil
+}
+
+// createKV creates or updates a bucket, retrying briefly while a cluster
+// elects the stream's leader.
+func createKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	var last error
+	for i := 0; i < 20; i++ {
+		kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+		if err == nil {
+			return kv, nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return nil, last
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return nil, last
+}
+
+// Close drains the connection.
+func (s *Store) Close() error {
+	if s.NC == nil {
+		return nil
+	}
+	return s.NC.Drain()
+}

@@ -1,0 +1,126 @@
+package natsstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smd-media/smd/internal/natsstore"
+	"github.com/smd-media/smd/internal/natsstore/natstest"
+)
+
+func TestOpenIdempotentSingle(t *testing.T) {
+	_, nc := natstest.Single(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s1, err := natsstore.Open(ctx, nc, natsstore.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Assets.Put(ctx, "a1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	// A second Open (another process starting) keeps the data.
+	s2, err := natsstore.Open(ctx, nc, natsstore.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s2.Assets.Get(ctx, "a1")
+	if err != nil || string(e.Value()) != "x" {
+		t.Fatalf("asset after reopen: %v %v", e, err)
+	}
+	for _, b := range []string{natsstore.BucketKeys, natsstore.BucketRevoked, natsstore.BucketAssets, natsstore.BucketEdges, natsstore.BucketLeases} {
+		if _, err := s2.JS.KeyValue(ctx, b); err != nil {
+			t.Errorf("bucket %s: %v", b, err)
+		}
+	}
+	info, err := s2.Access.Info(ctx)
+	if err != nil || info.Config.MaxAge != 24*time.Hour {
+		t.Fatalf("access stream: %+v %v", info, err)
+	}
+}
+
+// TestRevokedPerKeyTTL: a revocation created with a TTL disappears, and a
+// watcher sees its removal.
+func TestRevokedPerKeyTTL(t *testing.T) {
+	_, nc := natstest.Single(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := natsstore.Open(ctx, nc, natsstore.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Revoked.WatchAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := s.Revoked.Create(ctx, "sess1", []byte("{}"), jetstream.KeyTTL(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var put, gone bool
+	for !gone {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				continue
+			}
+			switch e.Operation() {
+			case jetstream.KeyValuePut:
+				put = true
+			case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+				gone = put
+			}
+		case <-ctx.Done():
+			t.Fatal("no expiry marker seen")
+		}
+	}
+	if _, err := s.Revoked.Get(ctx, "sess1"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("after TTL: %v", err)
+	}
+}
+
+// TestClusterReplicas: three nodes, replicas 3; with one node stopped,
+// writes and reads go on.
+func TestClusterReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	c := natstest.StartCluster(t, 3)
+	nc := c.Connect()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := natsstore.Open(ctx, nc, natsstore.Limits{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Revoked.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas != 3 {
+		t.Fatalf("replicas: %+v", st)
+	}
+	if _, err := s.Assets.Put(ctx, "before", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(0)
+	var putErr error
+	for i := 0; i < 100; i++ { // a new stream leader may take a moment
+		if _, putErr = s.Assets.Put(ctx, "after", []byte("2")); putErr == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if putErr != nil {
+		t.Fatal(putErr)
+	}
+	for _, k := range []string{"before", "after"} {
+		if _, err := s.Assets.Get(ctx, k); err != nil {
+			t.Errorf("get %s with a node down: %v", k, err)
+		}
+	}
+}
