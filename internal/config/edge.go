@@ -52,7 +52,52 @@ type Edge struct {
 	Routes []Route `yaml:"routes"`
 	// AccessLog writes one JSON line per request.
 	AccessLog AccessLog `yaml:"access_log"`
+	// NATS connects the edge to the control plane's state: keys and
+	// revocations come from it (then keys_file and revoked_file are not
+	// needed), and the edge reports heartbeats to it.
+	NATS NATS `yaml:"nats"`
+	// DataDir holds local state: the snapshots of the key ring and the
+	// revoked sessions an edge starts from when NATS is unreachable; for
+	// smd serve also the embedded NATS data, the master key and the API
+	// keys. Default "smd-data".
+	DataDir string `yaml:"data_dir"`
+	// MasterKeyFile holds the master key that decrypts the signing keys
+	// stored in NATS (32 random bytes, base64 or hex). Default:
+	// <data_dir>/master.key; the SMD_MASTER_KEY environment variable
+	// takes precedence. smd serve creates it on first start.
+	MasterKeyFile string `yaml:"master_key_file"`
+
+	// embeddedNATS is set by Serve: the process runs its own NATS server.
+	embeddedNATS bool
 }
+
+// NATS is a connection to external NATS servers.
+type NATS struct {
+	// URLs are the servers, e.g. [nats://n1:4222, nats://n2:4222]. Empty:
+	// no NATS (smd edge), or the embedded server (smd serve).
+	URLs []string `yaml:"urls"`
+	// CredsFile is a NATS credentials file (JWT and NKey seed).
+	CredsFile string `yaml:"creds_file"`
+	// NKeyFile is an NKey seed file.
+	NKeyFile string `yaml:"nkey_file"`
+	// User and Password, or Token, authenticate without a credentials file.
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	Token    string `yaml:"token"`
+	// CAFile verifies the servers' certificates; CertFile and KeyFile are a
+	// client certificate for mutual TLS.
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Replicas is the JetStream replica count of the buckets and the
+	// stream: 1 on one server, 3 on a cluster of 3 or 5. Default 1.
+	Replicas int `yaml:"replicas"`
+	// Heartbeat is how often an edge reports itself in the edges bucket.
+	Heartbeat Duration `yaml:"heartbeat"`
+}
+
+// Enabled reports whether external NATS servers are configured.
+func (n *NATS) Enabled() bool { return len(n.URLs) > 0 }
 
 // TLS is the HTTPS listener.
 type TLS struct {
@@ -169,6 +214,23 @@ const (
 	ModeOff     = "off"
 )
 
+// validPrefix reports whether s is a CIDR or a single address.
+func validPrefix(s string) bool {
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// redactURL hides the user information of a URL in messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
 // DefaultEdge returns the defaults.
 func DefaultEdge() Edge {
 	host, _ := os.Hostname()
@@ -198,6 +260,8 @@ func DefaultEdge() Edge {
 			ShutdownTimeout:   Duration(10 * time.Second),
 		},
 		AccessLog: AccessLog{MaxSize: 100 << 20, MaxBackups: 10, MaxAge: Duration(7 * 24 * time.Hour), Buffer: 65536},
+		NATS:      NATS{Replicas: 1, Heartbeat: Duration(5 * time.Second)},
+		DataDir:   "smd-data",
 	}
 }
 
@@ -253,14 +317,32 @@ func (c *Edge) Validate() error {
 			bad(key+".mode", "%q is not enforce, log or off", r.Mode)
 		}
 	}
-	if needKeys && c.KeysFile == "" {
-		bad("keys_file", "required: a route checks tokens")
+	if needKeys && c.KeysFile == "" && !c.NATS.Enabled() && !c.embeddedNATS {
+		bad("keys_file", "required: a route checks tokens and no nats.urls are set")
+	}
+	if c.KeysFile != "" && (c.NATS.Enabled() || c.embeddedNATS) {
+		bad("keys_file", "set together with NATS: keys come from NATS; remove one")
+	}
+	for i, u := range c.NATS.URLs {
+		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss") {
+			bad(fmt.Sprintf("nats.urls[%d]", i), "%q is not a nats://host:port URL", redactURL(u))
+		}
+	}
+	if (c.NATS.CertFile == "") != (c.NATS.KeyFile == "") {
+		bad("nats.cert_file", "cert_file and key_file go together")
+	}
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		bad("nats.replicas", "%d is not between 1 and 5", c.NATS.Replicas)
+	}
+	if c.NATS.Heartbeat <= 0 {
+		bad("nats.heartbeat", "must be positive")
+	}
+	if (c.NATS.Enabled() || c.embeddedNATS) && c.DataDir == "" {
+		bad("data_dir", "required with NATS (snapshots live there)")
 	}
 	for i, p := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
-				bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
-			}
+		if !validPrefix(p) {
+			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
 		}
 	}
 	switch c.Geo.Source {

@@ -111,6 +111,13 @@ func TestEdgeValidate(t *testing.T) {
 		{"tls without files", func(c *Edge) { c.TLS.Listen = ":8443" }, "tls"},
 		{"object bigger than cache", func(c *Edge) { c.Cache.MaxObjectBytes = c.Cache.MaxBytes + 1 }, "cache.max_object_bytes"},
 		{"zero timeout", func(c *Edge) { c.Origin.ReadTimeout = 0 }, "origin.read_timeout"},
+		{"nats instead of keys", func(c *Edge) { c.KeysFile = ""; c.NATS.URLs = []string{"nats://127.0.0.1:4222"} }, ""},
+		{"nats and keys", func(c *Edge) { c.NATS.URLs = []string{"nats://127.0.0.1:4222"} }, "keys_file: set together with NATS"},
+		{"bad nats url", func(c *Edge) { c.KeysFile = ""; c.NATS.URLs = []string{"http://u:secret@x:4222"} }, "nats.urls[0]"},
+		{"nats url password hidden", func(c *Edge) { c.KeysFile = ""; c.NATS.URLs = []string{"http://u:secret@x:4222"} }, "u:xxxxx@x"},
+		{"nats cert without key", func(c *Edge) { c.NATS.CertFile = "c.pem" }, "nats.cert_file"},
+		{"nats replicas", func(c *Edge) { c.NATS.Replicas = 7 }, "nats.replicas"},
+		{"nats without data dir", func(c *Edge) { c.KeysFile = ""; c.NATS.URLs = []string{"nats://x:4222"}; c.DataDir = "" }, "data_dir"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,5 +160,89 @@ func TestSizesAndDurations(t *testing.T) {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}
+	}
+}
+
+func TestLoadServe(t *testing.T) {
+	p := writeFile(t, `
+listen: 127.0.0.1:8080
+data_dir: /var/lib/smd
+routes:
+  - {prefix: /, origin: "http://127.0.0.1:8081"}
+control:
+  public_token_endpoint: true
+  rotation_interval: 1d
+embedded_nats: {listen: 127.0.0.1:4222}
+`)
+	c, err := LoadServe(p, true, env(map[string]string{
+		"SMD_CONTROL_TOKEN_RATE": "2.5",
+		"SMD_CACHE_MAX_BYTES":    "1GiB", // an edge key, through the inline struct
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case !c.Embedded(), c.DataDir != "/var/lib/smd", c.EmbeddedNATS.Listen != "127.0.0.1:4222":
+		t.Errorf("file not applied: %+v", c)
+	case !c.Control.PublicTokenEndpoint, c.Control.RotationInterval.D() != 24*time.Hour:
+		t.Errorf("control not applied: %+v", c.Control)
+	case c.Control.TokenRate != 2.5, c.Cache.MaxBytes != 1<<30:
+		t.Errorf("environment not applied: %v %v", c.Control.TokenRate, c.Cache.MaxBytes)
+	case c.Control.MaxTokenLifetime.D() != 24*time.Hour, c.Control.TokenBurst != 20:
+		t.Errorf("defaults lost: %+v", c.Control)
+	}
+}
+
+func TestServeValidate(t *testing.T) {
+	good := func(embedded bool) *Serve {
+		c := DefaultServe()
+		c.embeddedNATS = embedded
+		c.Routes = []Route{{Prefix: "/", Origin: "http://127.0.0.1:8081"}}
+		if !embedded {
+			c.NATS.URLs = []string{"nats://127.0.0.1:4222"}
+		}
+		return &c
+	}
+	for _, e := range []bool{true, false} {
+		if err := good(e).Validate(); err != nil {
+			t.Fatalf("embedded=%v: %v", e, err)
+		}
+	}
+	tests := []struct {
+		name     string
+		embedded bool
+		change   func(*Serve)
+		want     string
+	}{
+		{"serve with nats urls", true, func(c *Serve) { c.NATS.URLs = []string{"nats://x:4222"} }, "nats.urls"},
+		{"control without nats", false, func(c *Serve) { c.NATS.URLs = nil }, "nats.urls: required"},
+		{"serve with keys file", true, func(c *Serve) { c.KeysFile = "k.json" }, "keys_file"},
+		{"bad embedded listen", true, func(c *Serve) { c.EmbeddedNATS.Listen = "4222" }, "embedded_nats.listen"},
+		{"bad control listen", false, func(c *Serve) { c.Control.Listen = "x" }, "control.listen"},
+		{"zero rate", true, func(c *Serve) { c.Control.TokenRate = 0 }, "control.token_rate"},
+		{"short lifetime", true, func(c *Serve) { c.Control.MaxTokenLifetime = Duration(time.Second) }, "control.max_token_lifetime"},
+		{"signing without secret", true, func(c *Serve) { c.Control.RequestSigning.Enabled = true }, "control.request_signing.secret_file"},
+		{"bad control proxy", true, func(c *Serve) { c.Control.TrustedProxies = []string{"x"} }, "control.trusted_proxies[0]"},
+		{"edge part checked by serve", true, func(c *Serve) { c.Routes = nil }, "routes:"},
+		{"edge routes not needed by control", false, func(c *Serve) { c.Routes = nil }, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good(tc.embedded)
+			tc.change(c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -76,6 +76,8 @@ type Edge struct {
 	now     func() time.Time
 	reqID   atomic.Uint64
 	idBase  string
+	// rejected counts refused requests (reqID counts all of them).
+	rejected atomic.Uint64
 
 	// steps is the pipeline, in order; see New.
 	steps []step
@@ -174,6 +176,12 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		e.serve,        // cache, then origin
 	}
 	return e, nil
+}
+
+// Counts returns the number of requests answered since start and how many
+// of them were refused (token, revocation or method).
+func (e *Edge) Counts() (requests, rejected uint64) {
+	return e.reqID.Load(), e.rejected.Load()
 }
 
 // ServeHTTP runs the pipeline and records the access event.
@@ -360,6 +368,10 @@ func (e *Edge) finish(x *exchange) {
 		x.ev.Verdict, x.ev.Reason = accesslog.VerdictRejected, "internal"
 	}
 	d := e.now().Sub(x.start)
+	n := e.reqID.Add(1)
+	if x.w.status >= 400 && x.ev.Reason != "" {
+		e.rejected.Add(1) // refused by the edge, not an origin error
+	}
 	status := x.w.status
 	if status == 0 {
 		status = http.StatusOK
@@ -376,7 +388,7 @@ func (e *Edge) finish(x *exchange) {
 	}
 	ev := &x.ev
 	ev.Time, ev.EdgeID, ev.Duration = x.start, e.id, d
-	ev.RequestID = e.idBase + strconv.FormatUint(e.reqID.Add(1), 36)
+	ev.RequestID = e.idBase + strconv.FormatUint(n, 36)
 	ev.SessionID = x.sessionID
 	ev.Status, ev.BytesSent = status, x.w.bytes
 	if x.ip.IsValid() {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/keyring"
 	"github.com/smd-media/smd/internal/revocation"
+	"github.com/smd-media/smd/token"
 )
 
 // Server is a running edge: its listeners and everything behind them,
@@ -43,12 +46,41 @@ type Server struct {
 	errs     chan error
 	closeErr error
 	once     sync.Once
+	extras   Extras
+}
+
+// Extras are what a process running more than an edge (smd serve) gives
+// it instead of files.
+type Extras struct {
+	// Keys replaces keys_file: a key ring kept up to date from NATS.
+	Keys token.KeyRing
+	// KeyCount reports the number of keys held, for the metrics.
+	KeyCount func() int
+	// Revoked replaces revoked_file: a set kept up to date from NATS.
+	Revoked interface {
+		revocation.Checker
+		Len() int
+	}
+	// Mount serves path prefixes (e.g. "/v1/": the control plane's API)
+	// before the media pipeline: no token check, no cache.
+	Mount map[string]http.Handler
+	// Registry receives the edge's metrics and is served on /metrics; a
+	// new one when nil.
+	Registry *prometheus.Registry
+	// Ready, when set, must return nil for /readyz to answer 200.
+	Ready func() error
 }
 
 // Start builds an edge from a validated configuration and starts serving.
 // It fails, naming the cause, if a file cannot be read or an address bound.
 func Start(ctx context.Context, cfg *config.Edge, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, errs: make(chan error, 4)}
+	return StartWith(ctx, cfg, log, Extras{})
+}
+
+// StartWith is Start with keys, revocations, mounted handlers and a
+// metrics registry from the caller.
+func StartWith(ctx context.Context, cfg *config.Edge, log *slog.Logger, x Extras) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, errs: make(chan error, 4), extras: x}
 	ctx, s.cancel = context.WithCancel(ctx)
 	if err := s.start(ctx); err != nil {
 		s.Close()
@@ -59,11 +91,21 @@ func Start(ctx context.Context, cfg *config.Edge, log *slog.Logger) (*Server, er
 
 func (s *Server) start(ctx context.Context) error {
 	cfg := s.cfg
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := s.extras.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 	d := Deps{Log: s.log, Registerer: reg}
 
-	if cfg.KeysFile != "" {
+	if x := s.extras; x.Keys != nil {
+		d.Keys = x.Keys
+		if x.KeyCount != nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "smd_edge_keys", Help: "Verification keys held.",
+			}, func() float64 { return float64(x.KeyCount()) }))
+		}
+	} else if cfg.KeysFile != "" {
 		ring, err := keyring.Load(cfg.KeysFile)
 		if err != nil {
 			return err
@@ -73,15 +115,24 @@ func (s *Server) start(ctx context.Context) error {
 			Name: "smd_edge_keys", Help: "Verification keys held.",
 		}, func() float64 { return float64(ring.Len()) }))
 	}
-	set := revocation.NewSet()
-	d.Revoked = set
-	if cfg.RevokedFile != "" {
-		w := &revocation.FileWatcher{Path: cfg.RevokedFile, Interval: cfg.RevokedReload.D(), Set: set, Log: s.log}
-		if err := w.Load(); err != nil {
-			return err
-		}
-		s.goRun(func() error { return w.Run(ctx) })
+	var set interface {
+		revocation.Checker
+		Len() int
 	}
+	if s.extras.Revoked != nil {
+		set = s.extras.Revoked
+	} else {
+		fs := revocation.NewSet()
+		set = fs
+		if cfg.RevokedFile != "" {
+			w := &revocation.FileWatcher{Path: cfg.RevokedFile, Interval: cfg.RevokedReload.D(), Set: fs, Log: s.log}
+			if err := w.Load(); err != nil {
+				return err
+			}
+			s.goRun(func() error { return w.Run(ctx) })
+		}
+	}
+	d.Revoked = set
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "smd_edge_revoked_sessions", Help: "Revoked sessions held.",
 	}, func() float64 { return float64(set.Len()) }))
@@ -135,8 +186,12 @@ func (s *Server) start(ctx context.Context) error {
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 	}
+	var media http.Handler = s.Edge
+	if len(s.extras.Mount) > 0 {
+		media = mounts(s.extras.Mount, s.Edge)
+	}
 	if cfg.Listen != "" {
-		if s.Addr, err = s.listen(cfg.Listen, srv(s.Edge), nil); err != nil {
+		if s.Addr, err = s.listen(cfg.Listen, srv(media), nil); err != nil {
 			return err
 		}
 	}
@@ -146,7 +201,7 @@ func (s *Server) start(ctx context.Context) error {
 			return fmt.Errorf("tls: %w", err)
 		}
 		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
-		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, srv(s.Edge), tc); err != nil {
+		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, srv(media), tc); err != nil {
 			return err
 		}
 	}
@@ -196,6 +251,12 @@ func (s *Server) adminMux(reg *prometheus.Registry) http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.extras.Ready != nil {
+			if err := s.extras.Ready(); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		fmt.Fprintln(w, "ready")
 	})
 	if s.cfg.Admin.Pprof {
@@ -247,4 +308,23 @@ func (s *Server) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// mounts sends requests under the prefixes to their handlers (longest
+// prefix first) and the rest to media.
+func mounts(m map[string]http.Handler, media http.Handler) http.Handler {
+	prefixes := make([]string, 0, len(m))
+	for p := range m {
+		prefixes = append(prefixes, p)
+	}
+	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(r.URL.Path, p) {
+				m[p].ServeHTTP(w, r)
+				return
+			}
+		}
+		media.ServeHTTP(w, r)
+	})
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token/smde"
 )
 
@@ -271,4 +272,73 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestStartWithExtras: keys and revocations from the caller, a mounted
+// handler ahead of the media pipeline, readiness and counts.
+func TestStartWithExtras(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "media")
+	}))
+	defer origin.Close()
+	cfg := config.DefaultEdge()
+	cfg.ID = "edge-x"
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Admin.Listen = "127.0.0.1:0"
+	cfg.NATS.URLs = []string{"nats://127.0.0.1:1"} // keys come from the caller
+	cfg.Routes = []config.Route{{Prefix: "/", Origin: origin.URL}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var ready atomic.Bool
+	set := revocation.NewSet("Gone1")
+	s, err := StartWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), Extras{
+		Keys:     testKeys,
+		KeyCount: func() int { return len(testKeys) },
+		Revoked:  set,
+		Mount: map[string]http.Handler{"/v1/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "api "+r.URL.Path)
+		})},
+		Ready: func() error {
+			if !ready.Load() {
+				return fmt.Errorf("no key ring yet")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	base := "http://" + s.Addr
+	if code, body, _ := get(t, base+"/v1/assets", nil); code != 200 || body != "api /v1/assets" {
+		t.Fatalf("mounted: %d %q", code, body)
+	}
+	ok := signFor(t, smde.Policy{Paths: []string{"/"}, Expiry: farFuture}, smde.Viewer{})
+	if code, body, _ := get(t, base+"/"+ok+"/v1x/a.ts", nil); code != 200 || body != "media" {
+		t.Fatalf("media: %d %q", code, body)
+	}
+	gone := signFor(t, smde.Policy{Paths: []string{"/"}, Session: true, Expiry: farFuture}, smde.Viewer{SessionID: "Gone1"})
+	if code, _, _ := get(t, base+"/"+gone+"/a.ts", nil); code != 403 {
+		t.Fatalf("revoked: %d", code)
+	}
+	if code, _, _ := get(t, base+"/a.ts", nil); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	if req, rej := s.Edge.Counts(); req != 3 || rej != 2 {
+		t.Fatalf("counts: %d requests, %d rejected; want 3 and 2 (the mounted handler is not counted)", req, rej)
+	}
+	if code, body, _ := get(t, "http://"+s.AdminAddr+"/readyz", nil); code != 503 || !strings.Contains(body, "no key ring yet") {
+		t.Fatalf("readyz before ready: %d %q", code, body)
+	}
+	ready.Store(true)
+	if code, _, _ := get(t, "http://"+s.AdminAddr+"/readyz", nil); code != 200 {
+		t.Fatalf("readyz: %d", code)
+	}
+	_, metrics, _ := get(t, "http://"+s.AdminAddr+"/metrics", nil)
+	for _, want := range []string{"smd_edge_keys 1", "smd_edge_revoked_sessions 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

@@ -1,0 +1,173 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Serve configures `smd serve` (control plane and edge in one process on
+// an embedded NATS server) and `smd control` (control plane only, against
+// external NATS). The edge's keys sit at the top level, as in an edge
+// file; the control plane's under control:.
+type Serve struct {
+	Edge `yaml:",inline"`
+	// Control is the control plane: API, key rotation.
+	Control Control `yaml:"control"`
+	// EmbeddedNATS is the NATS server smd serve runs in its process (its
+	// data lives in <data_dir>/nats).
+	EmbeddedNATS EmbeddedNATS `yaml:"embedded_nats"`
+}
+
+// EmbeddedNATS configures the NATS server inside smd serve.
+type EmbeddedNATS struct {
+	// Listen is a client address for other processes (more edges, the
+	// CLI's NATS tools), e.g. 127.0.0.1:4222. Empty: in-process only.
+	Listen string `yaml:"listen"`
+}
+
+// Control configures the control plane.
+type Control struct {
+	// Listen is the API's own address (smd control; optional for smd
+	// serve, whose edge also serves the API under /v1/). Empty: none.
+	Listen string `yaml:"listen"`
+	// APIKeysFile lists the API keys (see docs/api.md). smd serve creates
+	// one with an admin and an issuer key on first start. Default:
+	// <data_dir>/api-keys.json.
+	APIKeysFile string `yaml:"api_keys_file"`
+	// PublicTokenEndpoint lets anyone call GET /v1/token (the demo),
+	// rate-limited per client IP; otherwise it needs an issuer key.
+	PublicTokenEndpoint bool `yaml:"public_token_endpoint"`
+	// TokenRate and TokenBurst limit the public token endpoint per client
+	// IP (requests per second and burst).
+	TokenRate  float64 `yaml:"token_rate"`
+	TokenBurst int     `yaml:"token_burst"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For the API believes
+	// (the edge in front of it).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MaxTokenLifetime caps the lifetime of issued tokens; keys are retired
+	// this long (plus clock_skew) after they stop signing.
+	MaxTokenLifetime Duration `yaml:"max_token_lifetime"`
+	// RotationInterval is the age at which the primary key is rotated.
+	RotationInterval Duration `yaml:"rotation_interval"`
+	// RotationGrace is how long a rotation waits for every live edge to
+	// hold the next key before it promotes anyway (and says so loudly).
+	RotationGrace Duration `yaml:"rotation_grace"`
+	// RequestSigning makes the API accept only requests signed by the edge
+	// in front of it (HMAC, see docs/api.md), and the edge sign them.
+	RequestSigning RequestSigning `yaml:"request_signing"`
+}
+
+// RequestSigning configures the HMAC signatures of forwarded API requests.
+type RequestSigning struct {
+	// Enabled turns the requirement on.
+	Enabled bool `yaml:"enabled"`
+	// KeyID names the signing secret.
+	KeyID string `yaml:"key_id"`
+	// SecretFile holds the shared secret (at least 32 bytes).
+	SecretFile string `yaml:"secret_file"`
+	// MaxSkew is how old (or how far ahead) a signed request may be.
+	MaxSkew Duration `yaml:"max_skew"`
+}
+
+// DefaultControl returns the control plane's defaults.
+func DefaultControl() Control {
+	return Control{
+		TokenRate:        5,
+		TokenBurst:       20,
+		MaxTokenLifetime: Duration(24 * time.Hour),
+		RotationInterval: Duration(7 * 24 * time.Hour),
+		RotationGrace:    Duration(5 * time.Minute),
+		RequestSigning:   RequestSigning{KeyID: "edge", MaxSkew: Duration(5 * time.Minute)},
+	}
+}
+
+// DefaultServe returns the defaults of smd serve.
+func DefaultServe() Serve {
+	s := Serve{Edge: DefaultEdge(), Control: DefaultControl()}
+	s.embeddedNATS = true
+	return s
+}
+
+// LoadServe returns the defaults, overlaid with the YAML file at path (if
+// not empty), then with SMD_* variables (SMD_LISTEN, SMD_CONTROL_LISTEN,
+// ...). embedded says whether the process runs its own NATS (smd serve)
+// or connects to nats.urls (smd control).
+func LoadServe(path string, embedded bool, lookup func(string) (string, bool)) (*Serve, error) {
+	c := DefaultServe()
+	c.embeddedNATS = embedded
+	if err := load(&c, path, "SMD", lookup); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Embedded reports whether the process runs its own NATS server.
+func (c *Serve) Embedded() bool { return c.embeddedNATS }
+
+// Validate checks the configuration; errors name the key.
+func (c *Serve) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.embeddedNATS && c.NATS.Enabled() {
+		bad("nats.urls", "set, but smd serve runs its own NATS; use smd control and smd edge for external NATS")
+	}
+	if !c.embeddedNATS && !c.NATS.Enabled() {
+		bad("nats.urls", "required: smd control works against external NATS")
+	}
+	if c.EmbeddedNATS.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.EmbeddedNATS.Listen); err != nil {
+			bad("embedded_nats.listen", "%q is not host:port", c.EmbeddedNATS.Listen)
+		}
+	}
+	k := &c.Control
+	if k.Listen != "" {
+		if _, _, err := net.SplitHostPort(k.Listen); err != nil {
+			bad("control.listen", "%q is not host:port", k.Listen)
+		}
+	}
+	if k.TokenRate <= 0 {
+		bad("control.token_rate", "must be positive")
+	}
+	if k.TokenBurst < 1 {
+		bad("control.token_burst", "must be at least 1")
+	}
+	if k.MaxTokenLifetime < Duration(time.Minute) {
+		bad("control.max_token_lifetime", "must be at least 1m")
+	}
+	if k.RotationInterval < Duration(time.Minute) {
+		bad("control.rotation_interval", "must be at least 1m")
+	}
+	if k.RotationGrace <= 0 {
+		bad("control.rotation_grace", "must be positive")
+	}
+	if k.RequestSigning.Enabled {
+		if k.RequestSigning.KeyID == "" {
+			bad("control.request_signing.key_id", "required when enabled")
+		}
+		if k.RequestSigning.SecretFile == "" {
+			bad("control.request_signing.secret_file", "required when enabled")
+		}
+	}
+	if k.RequestSigning.MaxSkew <= 0 {
+		bad("control.request_signing.max_skew", "must be positive")
+	}
+	for i, p := range k.TrustedProxies {
+		if !validPrefix(p) {
+			bad(fmt.Sprintf("control.trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
+		}
+	}
+	// The edge part: smd control runs no edge, but shares the file format;
+	// its edge keys are checked only when an edge runs.
+	if c.embeddedNATS {
+		if err := c.Edge.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.DataDir == "" {
+		bad("data_dir", "required")
+	}
+	return errors.Join(errs...)
+}
