@@ -25,6 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token/smde"
@@ -339,6 +342,53 @@ func TestStartWithExtras(t *testing.T) {
 	for _, want := range []string{"smd_edge_keys 1", "smd_edge_revoked_sessions 1"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestServerGeoMMDB: a token bound to a country, checked against the
+// location the edge reads from a MaxMind database for the viewer's address
+// (here from X-Forwarded-For, the peer being a trusted proxy).
+func TestServerGeoMMDB(t *testing.T) {
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoIP2-City", RecordSize: 24, IPVersion: 6, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, country := range map[string]string{"198.51.100.0/24": "FR", "203.0.113.0/24": "DE"} {
+		_, n, _ := net.ParseCIDR(cidr)
+		if err := w.Insert(n, mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(country)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "geo.mmdb")
+	f, err := os.Create(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "seg") }))
+	defer origin.Close()
+	s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+		c.Geo = config.Geo{Source: "mmdb", MMDBFile: db}
+		c.TrustedProxies = []string{"127.0.0.1/32"}
+	})
+	tok := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Country: true, Expiry: farFuture}, smde.Viewer{Country: "FR"})
+	url := "http://" + s.Addr + "/" + tok + "/vod/a.ts"
+	tests := []struct {
+		xff  string
+		want int
+	}{
+		{"198.51.100.7", 200}, // FR, as bound
+		{"203.0.113.9", 401},  // DE
+		{"192.0.2.1", 401},    // not in the database: no fallback in the token
+	}
+	for _, tc := range tests {
+		if code, _, _ := get(t, url, http.Header{"X-Forwarded-For": {tc.xff}}); code != tc.want {
+			t.Errorf("viewer %s: %d, want %d", tc.xff, code, tc.want)
 		}
 	}
 }

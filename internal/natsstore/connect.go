@@ -27,6 +27,10 @@ type ConnConfig struct {
 	CAFile, CertFile, KeyFile string
 	// Log receives connection events; none when nil.
 	Log *slog.Logger
+	// RetryFirst returns a connection at once even when no server is
+	// reachable; it keeps trying in the background (an edge starting from
+	// its snapshot while NATS is away).
+	RetryFirst bool
 }
 
 // Connect opens a connection to external NATS. It retries for ever after a
@@ -76,6 +80,9 @@ func Connect(cfg ConnConfig) (*nats.Conn, error) {
 			return nil, errors.New("nats: a client certificate needs both a cert file and a key file")
 		}
 		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	if cfg.RetryFirst {
+		opts = append(opts, nats.RetryOnFailedConnect(true))
 	}
 	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
 	if err != nil {
