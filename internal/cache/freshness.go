@@ -168,6 +168,24 @@ func isPlaylist(rawURL, contentType string) bool {
 }
 
 // formatAge is an Age header value.
+// ageValues are the Age header values of the first hour, shared by all
+// responses (net/http copies header values, never changes them): a hit
+// then costs no allocation for its Age.
+var ageValues = func() (v [3600][]string) {
+	for i := range v {
+		v[i] = []string{strconv.Itoa(i)}
+	}
+	return v
+}()
+
+// ageValue is the Age header value for d.
+func ageValue(d time.Duration) []string {
+	if s := d / time.Second; s >= 0 && s < time.Duration(len(ageValues)) {
+		return ageValues[s]
+	}
+	return []string{formatAge(d)}
+}
+
 func formatAge(d time.Duration) string {
 	if d < 0 {
 		d = 0

@@ -84,7 +84,7 @@ func (m *meta) setHeader(h http.Header, now time.Time) {
 	for k, v := range m.header {
 		h[k] = v
 	}
-	h["Age"] = []string{formatAge(m.age + now.Sub(m.received))}
+	h["Age"] = ageValue(m.age + now.Sub(m.received))
 }
 
 // unsetHeader removes what setHeader put into h, leaving the caller's own

@@ -103,7 +103,8 @@ func (r *reject) Error() string { return r.reason }
 
 // exchange carries one request through the pipeline.
 type exchange struct {
-	w     *recorder
+	w     *recorder // &rec
+	rec   recorder
 	r     *http.Request
 	start time.Time
 	ev    accesslog.Event
@@ -113,8 +114,14 @@ type exchange struct {
 	// hasToken is set when the first path segment looks like a token.
 	hasToken   bool
 	originPath string
-	sessionID  string
-	truncated  bool
+	// target is the request's escaped path, as the token binds it.
+	target string
+	// tokenReq and cacheReq are the requests of the token check and the
+	// cache, kept here to save two allocations per request.
+	tokenReq  token.Request
+	cacheReq  cache.Request
+	sessionID string
+	truncated bool
 }
 
 // New builds an Edge from its configuration (validated) and dependencies.
@@ -186,7 +193,9 @@ func (e *Edge) Counts() (requests, rejected uint64) {
 
 // ServeHTTP runs the pipeline and records the access event.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{w: &recorder{ResponseWriter: w}, r: r, start: e.now()}
+	x := &exchange{r: r, start: e.now()}
+	x.rec.ResponseWriter = w
+	x.w = &x.rec
 	e.run(x)
 	if x.truncated {
 		// The origin failed mid-body: abort the connection so that the
@@ -266,6 +275,7 @@ func (e *Edge) identify(x *exchange) error {
 // first segment looks like one) and its route.
 func (e *Edge) resolve(x *exchange) error {
 	target := x.r.URL.EscapedPath()
+	x.target = target
 	raw := target
 	if seg, rest, _, err := smde.SplitTarget(target); err == nil && smde.LooksLikeToken(seg) {
 		x.hasToken, raw = true, rest
@@ -291,9 +301,12 @@ func (e *Edge) checkToken(x *exchange) error {
 	if !x.hasToken {
 		err = token.Reject(token.ReasonMissing, "no token in the path")
 	} else {
-		req := token.Request{
+		// In the exchange, which is on the heap anyway: a local would
+		// escape through the Format interface and cost an allocation.
+		req := &x.tokenReq
+		*req = token.Request{
 			Method: x.r.Method,
-			Target: x.r.URL.EscapedPath(),
+			Target: x.target,
 			Header: x.r.Header,
 			IP:     x.ip,
 			Geo:    x.geo,
@@ -304,7 +317,7 @@ func (e *Edge) checkToken(x *exchange) error {
 		}
 		t0 := time.Now()
 		var g token.Grant
-		g, err = e.format.Verify(&req, e.keys)
+		g, err = e.format.Verify(req, e.keys)
 		e.metrics.verify.Observe(time.Since(t0).Seconds())
 		if err == nil {
 			x.sessionID, x.ev.KeyID = g.SessionID, g.KeyID
@@ -336,12 +349,9 @@ func (e *Edge) checkRevoked(x *exchange) error {
 }
 
 func (e *Edge) serve(x *exchange) error {
-	res := e.fetcher.Serve(x.r.Context(), x.w, &cache.Request{
-		Key:    x.route.origin + x.originPath,
-		URL:    x.route.origin + x.originPath,
-		Method: x.r.Method,
-		Header: x.r.Header,
-	})
+	u := x.route.origin + x.originPath
+	x.cacheReq = cache.Request{Key: u, URL: u, Method: x.r.Method, Header: x.r.Header}
+	res := e.fetcher.Serve(x.r.Context(), x.w, &x.cacheReq)
 	x.ev.CacheStatus = res.CacheStatus
 	if errors.Is(res.Err, cache.ErrTruncated) {
 		x.truncated = true
@@ -380,7 +390,7 @@ func (e *Edge) finish(x *exchange) {
 	if x.route != nil {
 		routeName = x.route.prefix
 	}
-	e.metrics.requests.WithLabelValues(routeName, strconv.Itoa(status), x.ev.Verdict, x.ev.Reason).Inc()
+	e.metrics.requests.WithLabelValues(routeName, statusText(status), x.ev.Verdict, x.ev.Reason).Inc()
 	e.metrics.duration.Observe(d.Seconds())
 	e.metrics.requestBytes.Add(float64(x.w.bytes))
 	if e.access == nil {
@@ -401,4 +411,23 @@ func (e *Edge) finish(x *exchange) {
 	ev.Route = routeName
 	ev.OriginPath = x.originPath
 	e.access.Log(ev)
+}
+
+// statusText is strconv.Itoa without an allocation for the usual statuses.
+func statusText(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusPartialContent:
+		return "206"
+	case http.StatusNotModified:
+		return "304"
+	case http.StatusUnauthorized:
+		return "401"
+	case http.StatusForbidden:
+		return "403"
+	case http.StatusNotFound:
+		return "404"
+	}
+	return strconv.Itoa(code)
 }
