@@ -87,5 +87,10 @@ func Live(ctx context.Context, kv jetstream.KeyValue) ([]Heartbeat, error) {
 			out = append(out, h)
 		}
 	}
+	// The listing ends quietly when ctx does: a partial list must not pass
+	// for the whole fleet.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fleet: list edges: %w", err)
+	}
 	return out, nil
 }

@@ -22,4 +22,19 @@
 //     ids, non-string values, unknown fields in the SMDE form, a mix of the
 //     two forms) is an error. Errors name the problem and the key id but
 //     never contain a secret.
+//
+// It also holds the key ring of a deployment in NATS: one JSON document
+// ([Doc], key "ring" of the smd_keys bucket, changed only by
+// compare-and-set with [UpdateDoc]) whose keys are in the states next,
+// primary, secondary or retired, with their secrets sealed with the master
+// key (package seal) and bound to their key ids, and the persisted progress
+// of the rotation (package rotation drives it). On top of it:
+//
+//   - [Live] is a changing ring: lock-free Lookup over the next, primary and
+//     secondary keys, the same *token.Key for the same key across updates,
+//     and the primary as signing key;
+//   - [Watcher] keeps a Live ring equal to the bucket for an edge, writes a
+//     local snapshot (secrets still sealed) and starts from it when NATS is
+//     unreachable; it never gives up a good ring for a bad entry;
+//   - [Import] brings SMDE's Secrets Manager export into the ring.
 package keyring
