@@ -37,6 +37,9 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetVersionTemplate(versionLine() + "\n")
 	root.AddCommand(newVersionCmd(), newTokenCmd(), newOriginCmd(), newEdgeCmd())
+	root.AddCommand(newKeysCmd())
+	root.AddCommand(newSessionsCmd())
+	root.AddCommand(newAssetsCmd())
 	return root
 }
 

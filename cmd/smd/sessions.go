@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/control"
+)
+
+func newSessionsCmd() *cobra.Command {
+	o := &apiOptions{}
+	c := &cobra.Command{
+		Use:   "sessions",
+		Short: "Revoke, unrevoke and list viewer sessions (control plane API)",
+		Long: "Revoke a viewer session at every edge (its requests get 403), lift a revocation, and\n" +
+			"list revoked sessions. Session ids are SMDE's: 1-200 letters, digits or '_'.\n\n" + apiHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	addAPIFlags(c, o)
+
+	var reason, ttl string
+	revoke := &cobra.Command{
+		Use:   "revoke SESSION_ID [--reason TEXT] [--ttl DURATION]",
+		Short: "Revoke a session at every edge",
+		Long: "Revoke a session: every edge refuses its requests with 403 within moments. Revoking\n" +
+			"again replaces the reason and restarts the TTL.",
+		Example: "  smd sessions revoke WCFZIKTpysML --reason 'shared on a forum' --ttl 7d",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var d time.Duration
+			if ttl != "" {
+				v, err := config.ParseDuration(ttl)
+				if err != nil || v < 0 {
+					return fmt.Errorf("--ttl: %q is not a duration such as 90s, 2h or 7d", ttl)
+				}
+				d = v.D()
+			}
+			cl, ctx, cancel, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			r, err := cl.Revoke(ctx, args[0], reason, d)
+			if err != nil {
+				return apiError("sessions revoke", err)
+			}
+			if o.jsonOut {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			until := "until unrevoked"
+			if !r.ExpiresAt.IsZero() {
+				until = "until " + when(r.ExpiresAt)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "revoked %s %s\n", r.SessionID, until)
+			return err
+		},
+	}
+	revoke.Flags().StringVar(&reason, "reason", "", "why, for other operators: `TEXT` of at most 1024 bytes")
+	revoke.Flags().StringVar(&ttl, "ttl", "", "`DURATION` of the revocation, e.g. 90s, 2h, 7d (default: until unrevoked)")
+
+	unrevoke := &cobra.Command{
+		Use:   "unrevoke SESSION_ID",
+		Short: "Lift a session's revocation",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ctx, cancel, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			if err := cl.Unrevoke(ctx, args[0]); err != nil {
+				return apiError("sessions unrevoke", err)
+			}
+			if o.jsonOut {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"session_id": args[0], "unrevoked": true})
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "unrevoked %s\n", args[0])
+			return err
+		},
+	}
+
+	var after string
+	var limit int
+	var all bool
+	list := &cobra.Command{
+		Use:   "list [--after ID] [--limit N] [--all]",
+		Short: "List revoked sessions, in id order",
+		Long: "List revoked sessions in id order, one page (--limit, default 100) from --after; --all\n" +
+			"follows the pages to the end. A page that is not the last ends with the cursor to pass\n" +
+			"to --after.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 0 || limit > 1000 {
+				return fmt.Errorf("--limit: %d is not from 1 to 1000", limit)
+			}
+			cl, ctx, cancel, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			var items []control.Revocation
+			next := after
+			for {
+				page, n, err := cl.ListRevoked(ctx, next, limit)
+				if err != nil {
+					return apiError("sessions list", err)
+				}
+				items, next = append(items, page...), n
+				if !all || next == "" {
+					break
+				}
+			}
+			if items == nil {
+				items = []control.Revocation{}
+			}
+			if o.jsonOut {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"items": items, "next": next})
+			}
+			rows := make([][]string, 0, len(items))
+			for _, e := range items {
+				rows = append(rows, []string{e.SessionID, e.Type, when(e.RevokedAt), when(e.ExpiresAt), orDash(e.By), orDash(e.Reason)})
+			}
+			if err := table(cmd.OutOrStdout(), "SESSION\tTYPE\tREVOKED\tEXPIRES\tBY\tREASON", rows); err != nil {
+				return err
+			}
+			if next != "" {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "more: --after %s\n", next)
+			}
+			return err
+		},
+	}
+	list.Flags().StringVar(&after, "after", "", "start after this session `ID` (the cursor of the previous page)")
+	list.Flags().IntVar(&limit, "limit", 0, "page size `N`, 1 to 1000 (default 100)")
+	list.Flags().BoolVar(&all, "all", false, "follow the pages to the end")
+	c.AddCommand(revoke, unrevoke, list)
+	return c
+}

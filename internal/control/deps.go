@@ -1,0 +1,113 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/smd-media/smd/internal/asset"
+	"github.com/smd-media/smd/token"
+)
+
+// Assets is the asset catalog (implemented by *asset.Store). Errors the
+// API branches on: asset.ErrNotFound (404), asset.ErrExists (409),
+// asset.ErrConflict (409) and *asset.FieldError (400); anything else is a
+// 500.
+type Assets interface {
+	Get(ctx context.Context, id string) (*asset.Asset, error)
+	Create(ctx context.Context, a *asset.Asset) (*asset.Asset, error)
+	Update(ctx context.Context, a *asset.Asset) (*asset.Asset, error)
+	Put(ctx context.Context, a *asset.Asset) (*asset.Asset, error)
+	Delete(ctx context.Context, id string) error
+	List(ctx context.Context, after string, limit int) ([]*asset.Asset, string, error)
+}
+
+// Revocation is one revoked session. Its fields are those of
+// revocation.Entry, in the same order, so that an adapter converts with
+// control.Revocation(entry).
+type Revocation struct {
+	// SessionID is the revoked session.
+	SessionID string `json:"session_id"`
+	// Type is "manual" (an operator) or "auto" (the detector).
+	Type string `json:"type"`
+	// Reason is free text.
+	Reason string `json:"reason,omitempty"`
+	// Score is the detector's score, for "auto".
+	Score float64 `json:"score,omitempty"`
+	// By names who revoked: an API key id, or "detector".
+	By string `json:"by,omitempty"`
+	// RevokedAt is when the revocation was written.
+	RevokedAt time.Time `json:"revoked_at"`
+	// ExpiresAt is when it ends; zero: until unrevoked.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Sessions holds revocations (revocation.Store through a trivial
+// adapter). The API validates ids, reasons, TTLs and paging before it
+// calls; errors from these methods are answered 500.
+type Sessions interface {
+	// Revoke writes (or replaces) e, Type "manual", RevokedAt set by the
+	// API; ttl 0 revokes until Unrevoke. It returns the bucket revision.
+	Revoke(ctx context.Context, e Revocation, ttl time.Duration) (uint64, error)
+	// Unrevoke removes the revocation of id and reports whether there
+	// was one.
+	Unrevoke(ctx context.Context, id string) (bool, error)
+	// Get returns the revocation of id, if any (none once expired).
+	Get(ctx context.Context, id string) (Revocation, bool, error)
+	// List returns up to limit (1 to the API's max page size)
+	// revocations with ids greater than after, in id order, and the
+	// cursor of the next page ("" on the last).
+	List(ctx context.Context, after string, limit int) ([]Revocation, string, error)
+}
+
+// Key states.
+const (
+	KeyNext      = "next"
+	KeyPrimary   = "primary"
+	KeySecondary = "secondary"
+	KeyRetired   = "retired"
+)
+
+// KeyInfo describes one signing key.
+type KeyInfo struct {
+	// ID is the key id ("kid").
+	ID string `json:"id"`
+	// State is next, primary, secondary or retired.
+	State string `json:"state"`
+	// CreatedAt is when the key was made (zero if unknown, e.g. imported).
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	// Secret is the key material, only when asked for.
+	Secret string `json:"secret,omitempty"`
+}
+
+// RotationStatus says where the key rotation is.
+type RotationStatus struct {
+	// Phase is the rotation's state, e.g. "idle", "requested",
+	// "publishing", "waiting_for_edges", "promoted".
+	Phase string `json:"phase"`
+	// NextKID is the id of the key being rolled out, if any.
+	NextKID string `json:"next_kid,omitempty"`
+	// RequestedAt is when the current rotation was asked for.
+	RequestedAt time.Time `json:"requested_at,omitzero"`
+}
+
+// ErrInvalidInput marks a caller's mistake in Keys.Import: an error
+// wrapping it is answered 400 with its message (which must therefore hold
+// no secret).
+var ErrInvalidInput = errors.New("invalid input")
+
+// Keys is the signing key ring.
+type Keys interface {
+	// List returns the keys, with their secrets only when withSecrets.
+	List(ctx context.Context, withSecrets bool) ([]KeyInfo, error)
+	// Rotate asks for a rotation now and returns its status; asking while
+	// one is under way returns that one's status.
+	Rotate(ctx context.Context) (RotationStatus, error)
+	// Import replaces the ring with the keys of an SMDE Secrets Manager
+	// export ({"primary": {"uuid", "value"}, "secondary": ...}) or a key
+	// map ({"<kid>": "<secret>"}), already checked with keyring.Parse,
+	// and returns the ring without secrets.
+	Import(ctx context.Context, export []byte) ([]KeyInfo, error)
+	// Signing returns the primary key, which signs new tokens.
+	Signing(ctx context.Context) (*token.Key, error)
+}

@@ -1,0 +1,170 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smd-media/smd/internal/config"
+)
+
+// Limits of a revocation request.
+const (
+	maxSessionID = 200
+	maxReason    = 1024
+	// maxTTL is ten years: longer is "until unrevoked" (ttl 0).
+	maxTTL = 10 * 365 * 24 * time.Hour
+)
+
+// validSessionID: SMDE's syntax, 1-200 letters, digits or '_'.
+func validSessionID(id string) bool {
+	if id == "" || len(id) > maxSessionID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func pathSessionID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !validSessionID(id) {
+		return "", badRequest(codeInvalidSession, "session_id", "session id %q is not 1-200 letters, digits or '_'", id)
+	}
+	return id, nil
+}
+
+// TTL is a duration in JSON: a string such as "90s", "2h", "7d", "1d12h",
+// or a number of seconds.
+type TTL time.Duration
+
+// UnmarshalJSON reads a string duration or integer seconds.
+func (t *TTL) UnmarshalJSON(b []byte) error {
+	if bytes.HasPrefix(b, []byte(`"`)) {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		d, err := config.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*t = TTL(d)
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || n > int64(maxTTL/time.Second) || n < -int64(maxTTL/time.Second) {
+		return fmt.Errorf("%s is not a whole number of seconds", b)
+	}
+	*t = TTL(time.Duration(n) * time.Second)
+	return nil
+}
+
+// revokeRequest is the body of POST /v1/sessions/{id}/revoke.
+type revokeRequest struct {
+	// Reason is free text for operators.
+	Reason string `json:"reason"`
+	// TTL is how long the revocation lasts; absent or 0: until unrevoked.
+	TTL *json.RawMessage `json:"ttl"`
+}
+
+// revokeResponse is a revocation with the bucket revision of the write.
+type revokeResponse struct {
+	Revocation
+	Revision uint64 `json:"revision"`
+}
+
+func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathSessionID(r)
+	if err != nil {
+		return err
+	}
+	var req revokeRequest
+	if err := a.decodeJSON(r, &req, true); err != nil {
+		return err
+	}
+	var ttl TTL
+	if req.TTL != nil {
+		if err := ttl.UnmarshalJSON(*req.TTL); err != nil {
+			return badRequest(codeInvalidField, "ttl", `ttl: want a duration such as "90s", "2h" or "7d", or seconds`)
+		}
+	}
+	if ttl < 0 || time.Duration(ttl) > maxTTL {
+		return badRequest(codeInvalidField, "ttl", "ttl: must be from 0 (until unrevoked) to %s", maxTTL)
+	}
+	if len(req.Reason) > maxReason || !utf8.ValidString(req.Reason) {
+		return badRequest(codeInvalidField, "reason", "reason: must be valid UTF-8 of at most %d bytes", maxReason)
+	}
+	now := a.now().UTC().Round(0).Truncate(time.Second)
+	e := Revocation{SessionID: id, Type: "manual", Reason: req.Reason, By: c.by(), RevokedAt: now}
+	rev, err := a.deps.Sessions.Revoke(r.Context(), e, time.Duration(ttl))
+	if err != nil {
+		return unavailable("the revocation store", err)
+	}
+	if ttl > 0 {
+		// The store rounds TTLs up to whole seconds.
+		e.ExpiresAt = now.Add((time.Duration(ttl) + time.Second - 1).Truncate(time.Second))
+	}
+	a.metrics.revocations.WithLabelValues("revoke").Inc()
+	a.log.Info("control: session revoked", "session_id", id, "by", e.By, "ttl", time.Duration(ttl))
+	writeJSON(w, http.StatusOK, revokeResponse{Revocation: e, Revision: rev})
+	return nil
+}
+
+func (a *API) unrevoke(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathSessionID(r)
+	if err != nil {
+		return err
+	}
+	ok, err := a.deps.Sessions.Unrevoke(r.Context(), id)
+	if err != nil {
+		return unavailable("the revocation store", err)
+	}
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: codeNotRevoked, Message: fmt.Sprintf("session %q is not revoked", id)}
+	}
+	a.metrics.revocations.WithLabelValues("unrevoke").Inc()
+	a.log.Info("control: session unrevoked", "session_id", id, "by", c.by())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) getRevocation(w http.ResponseWriter, r *http.Request, _ *call) error {
+	id, err := pathSessionID(r)
+	if err != nil {
+		return err
+	}
+	e, ok, err := a.deps.Sessions.Get(r.Context(), id)
+	if err != nil {
+		return unavailable("the revocation store", err)
+	}
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: codeNotRevoked, Message: fmt.Sprintf("session %q is not revoked", id)}
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (a *API) listRevoked(w http.ResponseWriter, r *http.Request, _ *call) error {
+	after, limit, err := a.page(r, validSessionID)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.deps.Sessions.List(r.Context(), after, limit)
+	if err != nil {
+		return unavailable("the revocation store", err)
+	}
+	if items == nil {
+		items = []Revocation{}
+	}
+	writeJSON(w, http.StatusOK, list[Revocation]{Items: items, Next: next})
+	return nil
+}
