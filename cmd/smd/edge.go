@@ -4,17 +4,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/edge"
+	"github.com/smd-media/smd/internal/node"
 )
 
 // edgeOptions are the flags of "smd edge"; each overrides its config key.
 type edgeOptions struct {
-	config, listen, admin, keys, revoked, origin, accessLog, logLevel string
+	config, listen, admin, keys, revoked, origin, accessLog, logLevel, nats, dataDir string
 }
 
 func newEdgeCmd() *cobra.Command {
@@ -39,6 +41,8 @@ func newEdgeCmd() *cobra.Command {
 	f.StringVar(&o.revoked, "revoked-file", "", "`FILE` of revoked session ids (revoked_file)")
 	f.StringVar(&o.origin, "origin", "", "origin `URL` for a single route \"/\" (replaces routes)")
 	f.StringVar(&o.accessLog, "access-log", "", "access log `FILE`, - for standard output (access_log.file)")
+	f.StringVar(&o.nats, "nats", "", "NATS server `URLS`, comma-separated (nats.urls): keys and revocations from the control plane")
+	f.StringVar(&o.dataDir, "data-dir", "", "`DIR` for the snapshots of keys and revocations (data_dir)")
 	f.StringVar(&o.logLevel, "log-level", "info", "`LEVEL` of operational logs: debug, info, warn, error")
 	return c
 }
@@ -63,10 +67,14 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 		{"keys", &cfg.KeysFile, o.keys},
 		{"revoked-file", &cfg.RevokedFile, o.revoked},
 		{"access-log", &cfg.AccessLog.File, o.accessLog},
+		{"data-dir", &cfg.DataDir, o.dataDir},
 	} {
 		if flags.Changed(f.name) {
 			*f.dst = f.val
 		}
+	}
+	if flags.Changed("nats") {
+		cfg.NATS.URLs = splitList(o.nats)
 	}
 	if flags.Changed("origin") {
 		cfg.Routes = []config.Route{{Prefix: "/", Origin: o.origin}}
@@ -76,11 +84,29 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.NATS.Enabled() {
+		n, err := node.StartEdge(ctx, cfg, version, log)
+		if err != nil {
+			return err
+		}
+		return n.Wait(ctx)
+	}
 	s, err := edge.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	return s.Wait(ctx)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // newLogger returns a text logger at the named level.

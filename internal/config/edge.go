@@ -67,8 +67,23 @@ type Edge struct {
 	// takes precedence. smd serve creates it on first start.
 	MasterKeyFile string `yaml:"master_key_file"`
 
+	// API forwards /v1/ requests to a control plane's API, signed (one
+	// hostname for site, API and media).
+	API APIProxy `yaml:"api"`
+
 	// embeddedNATS is set by Serve: the process runs its own NATS server.
 	embeddedNATS bool
+}
+
+// APIProxy makes the edge forward /v1/ to a control plane.
+type APIProxy struct {
+	// URL is the control plane's API, e.g. http://control:8000. Empty: no
+	// forwarding.
+	URL string `yaml:"url"`
+	// KeyID and SecretFile sign the forwarded requests (HMAC; the control
+	// plane's control.request_signing holds the same secret).
+	KeyID      string `yaml:"key_id"`
+	SecretFile string `yaml:"secret_file"`
 }
 
 // NATS is a connection to external NATS servers.
@@ -326,6 +341,14 @@ func (c *Edge) Validate() error {
 	for i, u := range c.NATS.URLs {
 		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss") {
 			bad(fmt.Sprintf("nats.urls[%d]", i), "%q is not a nats://host:port URL", redactURL(u))
+		}
+	}
+	if c.API.URL != "" {
+		if u, err := url.Parse(c.API.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("api.url", "%q is not an http(s)://host[:port] URL", c.API.URL)
+		}
+		if c.API.KeyID == "" || c.API.SecretFile == "" {
+			bad("api.secret_file", "api.key_id and api.secret_file are required with api.url")
 		}
 	}
 	if (c.NATS.CertFile == "") != (c.NATS.KeyFile == "") {

@@ -46,6 +46,13 @@ type Control struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For the API believes
 	// (the edge in front of it).
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// GeoHeaders reads the caller's country, region and city for the token
+	// API from CloudFront-Viewer-* or CF-IPCountry headers of trusted
+	// proxies.
+	GeoHeaders bool `yaml:"geo_headers"`
+	// PlaybackScheme is the scheme of playback URLs for assets whose
+	// endpoint_hostname has none: https (default) or http.
+	PlaybackScheme string `yaml:"playback_scheme"`
 	// MaxTokenLifetime caps the lifetime of issued tokens; keys are retired
 	// this long (plus clock_skew) after they stop signing.
 	MaxTokenLifetime Duration `yaml:"max_token_lifetime"`
@@ -75,6 +82,7 @@ type RequestSigning struct {
 func DefaultControl() Control {
 	return Control{
 		TokenRate:        5,
+		PlaybackScheme:   "https",
 		TokenBurst:       20,
 		MaxTokenLifetime: Duration(24 * time.Hour),
 		RotationInterval: Duration(7 * 24 * time.Hour),
@@ -128,6 +136,9 @@ func (c *Serve) Validate() error {
 		if _, _, err := net.SplitHostPort(k.Listen); err != nil {
 			bad("control.listen", "%q is not host:port", k.Listen)
 		}
+	}
+	if k.PlaybackScheme != "http" && k.PlaybackScheme != "https" {
+		bad("control.playback_scheme", "%q is not http or https", k.PlaybackScheme)
 	}
 	if k.TokenRate <= 0 {
 		bad("control.token_rate", "must be positive")

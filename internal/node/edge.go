@@ -1,0 +1,119 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/edge"
+	"github.com/smd-media/smd/internal/fleet"
+	"github.com/smd-media/smd/internal/keyring"
+	"github.com/smd-media/smd/internal/natsstore"
+	"github.com/smd-media/smd/internal/revocation"
+	"github.com/smd-media/smd/internal/seal"
+)
+
+// Snapshot file names in the data directory.
+const (
+	keysSnapshot    = "keys.snapshot.json"
+	revokedSnapshot = "revoked.snapshot"
+)
+
+// edgeRole is an edge fed from NATS: key ring and revoked sessions from KV
+// watches (and local snapshots), heartbeats to the edges bucket.
+type edgeRole struct {
+	cfg     *config.Edge
+	keys    *keyring.Watcher
+	revoked *revocation.Watcher
+	srv     *edge.Server
+	started time.Time
+}
+
+// startEdge starts the edge's listeners at once, serving from the
+// snapshots (if any) until NATS answers; stores delivers the opened store
+// when it does, and the watches and heartbeats start then.
+func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[string]http.Handler,
+	reg *prometheus.Registry, version string, log *slog.Logger, run func(func() error)) (*edgeRole, func(*natsstore.Store), error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data_dir: %w", err)
+	}
+	e := &edgeRole{cfg: cfg, started: time.Now().UTC()}
+	var err error
+	e.keys, err = keyring.NewWatcher(keyring.WatcherConfig{
+		MasterKey: mk, Snapshot: filepath.Join(cfg.DataDir, keysSnapshot), Log: log.With("part", "keys"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.keys.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Error("key ring snapshot not usable; waiting for NATS", "err", err)
+	}
+	e.revoked = revocation.NewWatcher(revocation.WatcherConfig{
+		Snapshot: filepath.Join(cfg.DataDir, revokedSnapshot), Log: log.With("part", "revoked"),
+	})
+	if err := e.revoked.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Error("revocation snapshot not usable; waiting for NATS", "err", err)
+	}
+	e.srv, err = edge.StartWith(ctx, cfg, log, edge.Extras{
+		Keys:     e.keys,
+		KeyCount: func() int { return len(e.keys.KeyIDs()) },
+		Revoked:  e.revoked,
+		Mount:    mount,
+		Registry: reg,
+		Ready:    e.ready,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	opened := func(st *natsstore.Store) {
+		run(func() error { return e.keys.Run(ctx, st.Keys) })
+		run(func() error { return e.revoked.Run(ctx, st.Revoked) })
+		run(func() error {
+			heartbeats(ctx, st.Edges, cfg.NATS.Heartbeat.D(), func(h *fleet.Heartbeat) { e.heartbeat(h, version) }, log)
+			return nil
+		})
+	}
+	return e, opened, nil
+}
+
+// ready is the edge's readiness: it needs a key ring (from NATS or its
+// snapshot) and a revoked set (idem).
+func (e *edgeRole) ready() error {
+	select {
+	case <-e.keys.Ready():
+	default:
+		return errors.New("no key ring yet (NATS unreachable and no snapshot)")
+	}
+	select {
+	case <-e.revoked.Ready():
+	default:
+		return errors.New("no revoked sessions yet (NATS unreachable and no snapshot)")
+	}
+	return nil
+}
+
+// heartbeat fills h with the edge's state.
+func (e *edgeRole) heartbeat(h *fleet.Heartbeat, version string) {
+	req, rej := e.srv.Edge.Counts()
+	*h = fleet.Heartbeat{
+		EdgeID:          e.cfg.ID,
+		Version:         version,
+		Started:         e.started,
+		KeysRevision:    e.keys.Revision(),
+		KeyIDs:          e.keys.KeyIDs(),
+		RevokedRevision: e.revoked.Revision(),
+		Revoked:         e.revoked.Len(),
+		FromSnapshot:    e.keys.FromSnapshot() || e.revoked.FromSnapshot(),
+		Requests:        req,
+		Rejected:        rej,
+	}
+}

@@ -1,0 +1,250 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/edge"
+	"github.com/smd-media/smd/internal/natsstore"
+	"github.com/smd-media/smd/internal/seal"
+)
+
+// Node is a running smd process: some of edge, control plane and embedded
+// NATS server.
+type Node struct {
+	// Edge is the edge's server (nil without an edge role).
+	Edge *edge.Server
+	// APIAddr is the control API's own listener ("" when none).
+	APIAddr string
+	// NATSAddr is the embedded NATS server's client address ("" when none
+	// or in-process only).
+	NATSAddr string
+
+	log    *slog.Logger
+	conn   *conn
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+	once   sync.Once
+	closes []func() error
+
+	storeMu sync.Mutex
+	store   *natsstore.Store
+	opened  chan struct{}
+}
+
+func newNode(ctx context.Context, log *slog.Logger) (*Node, context.Context) {
+	n := &Node{log: log, errs: make(chan error, 8), opened: make(chan struct{})}
+	ctx, n.cancel = context.WithCancel(ctx)
+	return n, ctx
+}
+
+// run runs f in the background; an error from it stops the node.
+func (n *Node) run(f func() error) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := f(); err != nil {
+			select {
+			case n.errs <- err:
+			default:
+			}
+		}
+	}()
+}
+
+// Store returns the opened store, waiting for NATS if need be.
+func (n *Node) Store(ctx context.Context) (*natsstore.Store, error) {
+	select {
+	case <-n.opened:
+		n.storeMu.Lock()
+		defer n.storeMu.Unlock()
+		return n.store, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// openInBackground opens the buckets (retrying while NATS is away) and
+// hands the store to each of then.
+func (n *Node) openInBackground(ctx context.Context, then ...func(*natsstore.Store)) {
+	n.run(func() error {
+		st, err := n.conn.open(ctx, n.log)
+		if err != nil {
+			return nil // ctx ended
+		}
+		n.storeMu.Lock()
+		n.store = st
+		n.storeMu.Unlock()
+		close(n.opened)
+		for _, f := range then {
+			f(st)
+		}
+		return nil
+	})
+}
+
+// Wait blocks until ctx ends or a part fails, then closes the node.
+func (n *Node) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-n.errs:
+	}
+	if cerr := n.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close stops everything, the edge's listeners first and NATS last.
+func (n *Node) Close() error {
+	var errs []error
+	n.once.Do(func() {
+		if n.Edge != nil {
+			errs = append(errs, n.Edge.Close())
+		}
+		for i := len(n.closes) - 1; i >= 0; i-- {
+			errs = append(errs, n.closes[i]())
+		}
+		n.cancel()
+		n.wg.Wait()
+		if n.conn != nil {
+			n.conn.close()
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// newRegistry returns a metrics registry with the Go and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// masterKey loads the master key: SMD_MASTER_KEY, else the configured
+// file, else <data_dir>/master.key; create makes the file when absent.
+func masterKey(cfg *config.Edge, create bool, log *slog.Logger) (*seal.Key, error) {
+	path := cfg.MasterKeyFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "master.key")
+	}
+	if create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	k, from, err := seal.Load(path, os.LookupEnv, create)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("master key loaded", "from", from, "id", k.ID())
+	return k, nil
+}
+
+// StartEdge runs `smd edge` against external NATS: it serves at once (from
+// its snapshots when NATS is away) and follows NATS when it answers.
+func StartEdge(ctx context.Context, cfg *config.Edge, version string, log *slog.Logger) (*Node, error) {
+	n, ctx := newNode(ctx, log)
+	mk, err := masterKey(cfg, false, log)
+	if err != nil {
+		return nil, err
+	}
+	if n.conn, err = dial(cfg, false, "", "smd-edge-"+cfg.ID, true, log); err != nil {
+		return nil, err
+	}
+	var mount map[string]http.Handler
+	if p, err := apiProxy(cfg.API); err != nil {
+		n.Close()
+		return nil, err
+	} else if p != nil {
+		mount = map[string]http.Handler{"/v1/": p}
+	}
+	e, opened, err := startEdge(ctx, cfg, mk, mount, newRegistry(), version, log, n.run)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.Edge = e.srv
+	n.openInBackground(ctx, opened)
+	return n, nil
+}
+
+// StartServe runs `smd serve`: an embedded NATS server, the control plane
+// and an edge that also serves the API under /v1/.
+func StartServe(ctx context.Context, cfg *config.Serve, version string, log *slog.Logger) (*Node, error) {
+	return start(ctx, cfg, true, version, log)
+}
+
+// StartControl runs `smd control`: the control plane against external
+// NATS; the API on control.listen.
+func StartControl(ctx context.Context, cfg *config.Serve, version string, log *slog.Logger) (*Node, error) {
+	return start(ctx, cfg, false, version, log)
+}
+
+func start(ctx context.Context, cfg *config.Serve, embedded bool, version string, log *slog.Logger) (n *Node, err error) {
+	n, ctx = newNode(ctx, log)
+	defer func() {
+		if err != nil {
+			n.Close()
+			n = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	mk, err := masterKey(&cfg.Edge, embedded, log)
+	if err != nil {
+		return nil, err
+	}
+	role := "smd-control-"
+	if embedded {
+		role = "smd-serve-"
+	}
+	if n.conn, err = dial(&cfg.Edge, embedded, cfg.EmbeddedNATS.Listen, role+cfg.ID, false, log); err != nil {
+		return nil, err
+	}
+	if n.conn.srv != nil && cfg.EmbeddedNATS.Listen != "" {
+		n.NATSAddr = n.conn.srv.Addr().String()
+	}
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	st, err := n.conn.open(octx, log)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	n.store = st
+	close(n.opened)
+	reg := newRegistry()
+	c, err := startControl(ctx, cfg, st, mk, embedded, reg, log, n.run)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Control.Listen != "" {
+		if n.APIAddr, err = serveAPI(ctx, cfg.Control.Listen, c.api, n.run); err != nil {
+			return nil, err
+		}
+	}
+	if !embedded {
+		return n, nil
+	}
+	e, opened, err := startEdge(ctx, &cfg.Edge, mk, map[string]http.Handler{"/v1/": c.api}, reg, version, log, n.run)
+	if err != nil {
+		return nil, err
+	}
+	n.Edge = e.srv
+	opened(st)
+	return n, nil
+}
