@@ -20,7 +20,9 @@ func (a sessions) Revoke(ctx context.Context, r control.Revocation, ttl time.Dur
 	return a.s.Revoke(ctx, revocation.Entry(r), ttl)
 }
 
-func (a sessions) Unrevoke(ctx context.Context, id string) (bool, error) { return a.s.Unrevoke(ctx, id) }
+func (a sessions) Unrevoke(ctx context.Context, id string) (bool, error) {
+	return a.s.Unrevoke(ctx, id)
+}
 
 func (a sessions) Get(ctx context.Context, id string) (control.Revocation, bool, error) {
 	e, ok, err := a.s.Get(ctx, id)
