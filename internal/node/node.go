@@ -39,6 +39,9 @@ type Node struct {
 	once   sync.Once
 	closes []func() error
 
+	// revoked is the edge's revocation set (tests read it).
+	revoked interface{ Revoked(string) bool }
+
 	storeMu sync.Mutex
 	store   *natsstore.Store
 	opened  chan struct{}
@@ -177,7 +180,7 @@ func StartEdge(ctx context.Context, cfg *config.Edge, version string, log *slog.
 		n.Close()
 		return nil, err
 	}
-	n.Edge = e.srv
+	n.Edge, n.revoked = e.srv, e.revoked
 	n.openInBackground(ctx, opened)
 	return n, nil
 }
@@ -194,12 +197,11 @@ func StartControl(ctx context.Context, cfg *config.Serve, version string, log *s
 	return start(ctx, cfg, false, version, log)
 }
 
-func start(ctx context.Context, cfg *config.Serve, embedded bool, version string, log *slog.Logger) (n *Node, err error) {
-	n, ctx = newNode(ctx, log)
+func start(ctx context.Context, cfg *config.Serve, embedded bool, version string, log *slog.Logger) (_ *Node, err error) {
+	n, ctx := newNode(ctx, log)
 	defer func() {
 		if err != nil {
-			n.Close()
-			n = nil
+			n.Close() // the named result is nil by now; n is not
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -244,7 +246,7 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	if err != nil {
 		return nil, err
 	}
-	n.Edge = e.srv
+	n.Edge, n.revoked = e.srv, e.revoked
 	opened(st)
 	return n, nil
 }

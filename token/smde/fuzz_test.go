@@ -121,8 +121,25 @@ func FuzzClaimsJSON(f *testing.F) {
 			Exc     []string `json:"exc"`
 			Nbf     int64    `json:"nbf"`
 		}
-		if err := json.Unmarshal(b, &std); err != nil {
+		// encoding/json matches struct fields without regard to case,
+		// while the token's JSON (like JSON.parse in the CloudFront
+		// function) is case-sensitive: "eXC" is an unknown member, not
+		// "exc". So read the members into a map first, whose keys are
+		// exact, and decode only the exact names.
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(b, &members); err != nil {
 			t.Fatalf("strict reader accepted what encoding/json refuses (%v): %q", err, b)
+		}
+		exact := map[string]any{"ip": &std.IP, "exp": &std.Exp, "headers": &std.Headers,
+			"paths": &std.Paths, "exc": &std.Exc, "nbf": &std.Nbf}
+		for name, dst := range exact {
+			raw, ok := members[name]
+			if !ok {
+				continue
+			}
+			if err := json.Unmarshal(raw, dst); err != nil {
+				t.Fatalf("strict reader accepted what encoding/json refuses (%s: %v): %q", name, err, b)
+			}
 		}
 		if std.IP != c.IP || std.Exp != c.Expiry || std.Nbf != c.NotBefore ||
 			strings.Join(std.Paths, "\x00") != strings.Join(c.Paths, "\x00") ||
