@@ -69,6 +69,11 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (default 8 MiB); larger bodies
 	// are answered 413.
 	MaxBodyBytes int64
+	// RequestTimeout bounds the work of one request, NATS operations
+	// included (default 10s): in a NATS leader change a request can go
+	// unanswered, and the caller then gets 503 unavailable to retry rather
+	// than a hung connection.
+	RequestTimeout time.Duration
 }
 
 // Defaults.
@@ -79,6 +84,7 @@ const (
 	DefaultPageSize         = 100
 	DefaultMaxPageSize      = 1000
 	DefaultMaxBodyBytes     = 8 << 20
+	DefaultRequestTimeout   = 10 * time.Second
 )
 
 // withDefaults returns c with zero values replaced by the defaults.
@@ -106,6 +112,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PlaybackScheme == "" {
 		c.PlaybackScheme = "https"
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes

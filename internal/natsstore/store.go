@@ -2,6 +2,7 @@ package natsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -141,13 +142,18 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 }
 
 // createKV creates or updates a bucket, retrying briefly while a cluster
-// elects the stream's leader.
+// elects the stream's leader. It returns once the bucket answers a read:
+// right after creation on a cluster, a read can still find no responders
+// (seen in TestClusterSeparateRoles), and the first reader is a control
+// plane that would fail its start on it.
 func createKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	var last error
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 40; i++ {
 		kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 		if err == nil {
-			return kv, nil
+			if _, err = kv.Get(ctx, "smd-open-probe"); err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
+				return kv, nil
+			}
 		}
 		last = err
 		select {

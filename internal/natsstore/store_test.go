@@ -109,8 +109,13 @@ func TestClusterReplicas(t *testing.T) {
 	}
 	c.Stop(0)
 	var putErr error
-	for i := 0; i < 100; i++ { // a new stream leader may take a moment
-		if _, putErr = s.Assets.Put(ctx, "after", []byte("2")); putErr == nil {
+	// A new stream leader may take a moment; a put sent just before the
+	// stop can go unanswered, so each try has its own deadline.
+	for i := 0; i < 100; i++ {
+		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+		_, putErr = s.Assets.Put(pctx, "after", []byte("2"))
+		pcancel()
+		if putErr == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -167,6 +167,16 @@ func TestClusterSeparateRoles(t *testing.T) {
 		t.Fatalf("old token after rotation: %d", code)
 	}
 	c.nats.Restart(0)
+
+	// smd control's admin listener: metrics of the rotation, readiness.
+	if c.control.AdminAddr == "" {
+		t.Fatal("smd control has no admin listener")
+	}
+	metrics := get(t, "http://"+c.control.AdminAddr+"/metrics")
+	if !strings.Contains(metrics, "smd_keys_rotations_total") || !strings.Contains(metrics, "smd_control_revocations_total") {
+		t.Fatalf("control metrics lack the rotation or revocation counters:\n%.2000s", metrics)
+	}
+	waitFor(t, "control /readyz", func() bool { return status(t, "http://"+c.control.AdminAddr+"/readyz") == 200 })
 }
 
 // edgeRevoked tells whether the node's edge holds id as revoked.

@@ -30,6 +30,9 @@ type Node struct {
 	// NATSAddr is the embedded NATS server's client address ("" when none
 	// or in-process only).
 	NATSAddr string
+	// AdminAddr is the admin listener of smd control (metrics, health);
+	// an edge's is Edge.AdminAddr.
+	AdminAddr string
 
 	log    *slog.Logger
 	conn   *conn
@@ -240,6 +243,11 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 		}
 	}
 	if !embedded {
+		if cfg.Admin.Listen != "" {
+			if n.AdminAddr, err = serveAdmin(ctx, cfg.Admin.Listen, cfg.Admin.Pprof, reg, n.conn.nc, n.run); err != nil {
+				return nil, err
+			}
+		}
 		return n, nil
 	}
 	e, opened, err := startEdge(ctx, &cfg.Edge, mk, map[string]http.Handler{"/v1/": c.api}, reg, version, log, n.run)
