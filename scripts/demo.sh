@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # smd's main job, until `smd demo` exists: build smd, make a key, issue a
 # playback URL bound to a viewer, and check it as the edge would, for that
-# viewer (ALLOW) and for others (DENY); then run the sample origin behind a
-# real edge on loopback and fetch through it. Needs Go and curl (ffprobe,
-# if present, plays the stream).
+# viewer (ALLOW) and for others (DENY); run the sample origin behind a real
+# edge on loopback and fetch through it; then run `smd serve` (embedded
+# NATS, control plane, edge): create an asset, get a playback URL from the
+# token API, play it, rotate the signing key (the old token still plays),
+# revoke the session (403). Needs Go and curl (ffprobe, if present, plays
+# the stream).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,5 +89,49 @@ if command -v ffprobe >/dev/null; then
 fi
 echo "access log (last 2 lines):"
 tail -n 2 "$work/access.log" 2>/dev/null || true
+
+echo
+echo "== the control plane: smd serve (embedded NATS, API, key rotation) in front of the same origin"
+"$smd" serve --listen 127.0.0.1:18180 --data-dir "$work/serve" --origin http://127.0.0.1:18081 \
+	--config <(printf 'admin: {listen: 127.0.0.1:18190}\ncontrol: {playback_scheme: http}\n') 2>"$work/serve.log" &
+pids+=($!)
+for _ in $(seq 100); do
+	curl -fs -o /dev/null http://127.0.0.1:18190/readyz && break
+	sleep 0.1
+done
+export SMD_API_URL=http://127.0.0.1:18180 SMD_API_KEY_FILE="$work/serve/api-keys.admin"
+echo "first start made: $(cd "$work/serve" && ls master.key api-keys.* | tr '\n' ' ')"
+printf '{"id":"m1","url_path":"/vod/m1/master.m3u8","endpoint_hostname":"127.0.0.1:18180","token_policy":{"ssn":true,"headers":["user-agent"],"paths":["/vod/m1/"],"exp":"+2h"}}' |
+	"$smd" assets create -
+tok=$(curl -fs -A "$ua" -H "Authorization: Bearer $(cat "$work/serve/api-keys.issuer")" "$SMD_API_URL/v1/token?id=m1")
+play=$(printf '%s' "$tok" | sed -n 's/.*"playback_url":"\([^"]*\)".*/\1/p')
+session=$(printf '%s' "$tok" | sed -n 's/.*"session_id":"\([^"]*\)".*/\1/p')
+echo "GET /v1/token?id=m1 (issuer key): playback URL ${play:0:60}..., session $session"
+expect_status_ua() { # want, description, URL
+	local got
+	got=$(curl -s -A "$ua" -o /dev/null -w '%{http_code}' "$3")
+	printf '%-40s %s\n' "$2:" "$got"
+	[ "$got" = "$1" ] || { echo "expected $1" >&2; exit 1; }
+}
+expect_status_ua 200 "the player fetches the playlist" "$play"
+if command -v ffprobe >/dev/null; then
+	printf 'ffprobe plays it, seconds:               %s\n' "$(ffprobe -v error -user_agent "$ua" -show_entries format=duration -of csv=p=0 "$play")"
+fi
+"$smd" keys rotate >/dev/null
+echo "smd keys rotate: the new key reaches the edge before it signs; the old token still plays"
+for _ in $(seq 100); do
+	"$smd" keys list | grep -q ' secondary ' && break
+	sleep 0.1
+done
+"$smd" keys list
+expect_status_ua 200 "the old token after the rotation" "$play"
+"$smd" sessions revoke "$session" --reason "shared on a forum" --ttl 1h
+for _ in $(seq 50); do
+	[ "$(curl -s -A "$ua" -o /dev/null -w '%{http_code}' "$play")" = 403 ] && break
+	sleep 0.02
+done
+expect_status_ua 403 "the revoked session" "$play"
+"$smd" sessions list
+
 echo
 echo "== done: every verdict as expected"
