@@ -17,6 +17,7 @@ const (
 	BucketAssets  = "smd_assets"
 	BucketEdges   = "smd_edges"
 	BucketLeases  = "smd_leases"
+	BucketAllowed = "smd_allowed"
 	StreamAccess  = "SMD_ACCESS"
 	// AccessSubjectPrefix starts the subjects of access events:
 	// smd.access.<partition>, partition = hash(session id) % AccessPartitions.
@@ -87,6 +88,9 @@ type Store struct {
 	Edges jetstream.KeyValue
 	// Leases holds leader leases; entries expire after LeaseTTL.
 	Leases jetstream.KeyValue
+	// Allowed holds session id -> allowance (sessions the detector leaves
+	// alone), with per-key TTL.
+	Allowed jetstream.KeyValue
 	// Access is the stream of access events.
 	Access jetstream.Stream
 	// Limits are the limits in force (defaults filled in).
@@ -113,6 +117,10 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 		{&s.Assets, jetstream.KeyValueConfig{Bucket: BucketAssets, Description: "smd assets", History: 4, MaxBytes: 256 << 20}},
 		{&s.Edges, jetstream.KeyValueConfig{Bucket: BucketEdges, Description: "smd edge heartbeats", History: 1, TTL: l.EdgeTTL, MaxBytes: 64 << 20}},
 		{&s.Leases, jetstream.KeyValueConfig{Bucket: BucketLeases, Description: "smd leader leases", History: 1, TTL: l.LeaseTTL, MaxBytes: 1 << 20}},
+		// Nothing watches smd_allowed: its purge markers need only outlive
+		// a read in flight.
+		{&s.Allowed, jetstream.KeyValueConfig{Bucket: BucketAllowed, Description: "smd sessions the detector leaves alone", History: 1,
+			MaxBytes: 256 << 20, LimitMarkerTTL: time.Minute}},
 	}
 	for _, kv := range kvs {
 		kv.cfg.Replicas = l.Replicas
@@ -149,13 +157,21 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 func createKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	var last error
 	for i := 0; i < 40; i++ {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+		// Each try has its own deadline: a request sent while the
+		// cluster changes its mind can go unanswered.
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		kv, err := js.CreateOrUpdateKeyValue(tctx, cfg)
 		if err == nil {
-			if _, err = kv.Get(ctx, "smd-open-probe"); err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
+			if _, err = kv.Get(tctx, "smd-open-probe"); err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
+				cancel()
 				return kv, nil
 			}
 		}
+		cancel()
 		last = err
+		if ctx.Err() != nil {
+			return nil, last
+		}
 		select {
 		case <-ctx.Done():
 			return nil, last
