@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newSessionsCmd())
 	root.AddCommand(newAssetsCmd())
+	root.AddCommand(newSimulateCmd())
 	return root
 }
 

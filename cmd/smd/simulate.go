@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/smd-media/smd/internal/control/client"
+	"github.com/smd-media/smd/internal/simulate"
+)
+
+// simulateOptions are the flags of "smd simulate" that do not map one to
+// one onto simulate.Config.
+type simulateOptions struct {
+	cfg                 simulate.Config
+	api, keyFile        string
+	shareIPs            string
+	jsonOut, checkGoals bool
+}
+
+func newSimulateCmd() *cobra.Command {
+	o := &simulateOptions{cfg: simulate.DefaultConfig()}
+	c := &cobra.Command{
+		Use:   "simulate [flags]",
+		Short: "Drive a running edge with synthetic viewers and pirates; report precision, recall, time to block",
+		Long: "Play legitimate viewers and abusive ones against a running smd stack, in real time, and report\n" +
+			"how the piracy defences treated them: per scorer, precision, recall, legitimate sessions\n" +
+			"blocked, tokens shared to 3+ IPs blocked, and time to block (median, p95).\n\n" +
+			"Legitimate sessions play live HLS at the real segment cadence; some change network once,\n" +
+			"some are homes of two devices on one token. Abusive ones replay one token from K IPs in K\n" +
+			"countries at once, or restream every rendition as fast as they can. A session is blocked at\n" +
+			"its first 403 (--blocked-status) from the edge.\n\n" +
+			"Viewers are told apart by X-Forwarded-For and CloudFront-Viewer-Country: the edge must trust\n" +
+			"this machine (trusted_proxies: [127.0.0.1/32]) and read geo from headers (geo: {source:\n" +
+			"headers}). Tokens come from the token API (an issuer key; an admin key also creates the\n" +
+			"asset \"" + simulate.DefaultAssetID + "\" when --asset is not given, and reads revocations back).\n\n" +
+			"Exit codes: 0 done, 1 a target missed with --check-targets, 2 bad input. See docs/simulate.md.",
+		Example: "  smd simulate --edge http://127.0.0.1:8080 --api-key-file smd-data/api-keys.admin\n" +
+			"  smd simulate --duration 2m --legit 200 --shared 20 --share-ips 2..6 --json --check-targets",
+		Args: cobra.NoArgs,
+		RunE: o.run,
+	}
+	f := c.Flags()
+	cfg := &o.cfg
+	f.StringVar(&cfg.Edge, "edge", "", "the edge's base `URL` (default $SMD_EDGE_URL, else http://127.0.0.1:8080)")
+	f.StringVar(&o.api, "api", "", "control plane `URL` (default $SMD_API_URL, else the edge, which serves the API under /v1/ in smd serve)")
+	f.StringVar(&o.keyFile, "api-key-file", "", "`FILE` holding an issuer or admin API key (default $SMD_API_KEY_FILE; or the key itself in $SMD_API_KEY)")
+	f.StringVar(&o.keyFile, "key-file", "", "the same as --api-key-file")
+	f.StringVar(&cfg.AssetID, "asset", "", "`ID` of the asset to issue tokens for (default: "+simulate.DefaultAssetID+", created if absent)")
+	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long viewers play, in real `TIME`")
+	f.IntVar(&cfg.Legit, "legit", cfg.Legit, "`N` legitimate sessions")
+	f.Float64Var(&cfg.LegitIPChange, "legit-ip-change", cfg.LegitIPChange, "`FRACTION` of legitimate sessions that change network once")
+	f.Float64Var(&cfg.LegitHome, "legit-home", cfg.LegitHome, "`FRACTION` of legitimate sessions played on two devices of one home")
+	f.IntVar(&cfg.Shared, "shared", cfg.Shared, "`M` tokens replayed from several IPs at once")
+	f.StringVar(&o.shareIPs, "share-ips", fmt.Sprintf("%d..%d", cfg.ShareIPsMin, cfg.ShareIPsMax), "IPs per shared token: `K` or MIN..MAX (spread evenly)")
+	f.IntVar(&cfg.Restreamers, "restreamers", cfg.Restreamers, "`R` restreamers pulling every rendition")
+	f.Float64Var(&cfg.RestreamerRate, "restreamer-rate", cfg.RestreamerRate, "a restreamer's most `REQUESTS` per second (0: no limit)")
+	f.StringVar(&cfg.ScorerLabel, "scorer-label", cfg.ScorerLabel, "`NAME` of the detector's scorer, for the report")
+	f.IntVar(&cfg.BlockedStatus, "blocked-status", cfg.BlockedStatus, "the edge's `STATUS` for a revoked session (its status.revoked)")
+	f.Int64Var(&cfg.Seed, "seed", 0, "`SEED` of the random choices, to repeat a run (0: from the clock; the report prints it)")
+	f.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	f.BoolVar(&o.checkGoals, "check-targets", false, "exit 1 when a target is missed")
+	return c
+}
+
+func (o *simulateOptions) run(cmd *cobra.Command, _ []string) error {
+	cfg := o.cfg
+	if cfg.Edge == "" {
+		cfg.Edge = os.Getenv("SMD_EDGE_URL")
+	}
+	if cfg.Edge == "" {
+		cfg.Edge = "http://127.0.0.1:8080"
+	}
+	var err error
+	if cfg.ShareIPsMin, cfg.ShareIPsMax, err = parseShareIPs(o.shareIPs); err != nil {
+		return err
+	}
+	apiURL := o.api
+	if apiURL == "" {
+		apiURL = os.Getenv("SMD_API_URL")
+	}
+	fromEdge := apiURL == ""
+	if fromEdge {
+		apiURL = strings.TrimSuffix(cfg.Edge, "/")
+	}
+	key, err := (&apiOptions{keyFile: o.keyFile}).apiKey()
+	if err != nil {
+		return err
+	}
+	if cfg.API, err = client.New(apiURL, key); err != nil {
+		if fromEdge {
+			return fmt.Errorf("--edge: %q is not an http(s)://host[:port] URL", cfg.Edge)
+		}
+		return fmt.Errorf("--api: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return flagError(err)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sim, err := simulate.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "smd simulate: %d sessions for %v against %s (Ctrl-C stops early and reports)\n",
+		len(sim.Sessions()), cfg.Duration, cfg.Edge)
+	r, err := sim.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		err = printJSON(cmd.OutOrStdout(), r)
+	} else {
+		err = r.WriteText(cmd.OutOrStdout())
+	}
+	if err != nil {
+		return err
+	}
+	if o.checkGoals && !r.TargetsMet() {
+		var missed []string
+		for _, t := range r.Targets {
+			if !t.Met {
+				missed = append(missed, t.Name+" ("+t.Detail+")")
+			}
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "smd: targets missed: %s\n", strings.Join(missed, "; "))
+		return errDenied
+	}
+	return nil
+}
+
+// flagError turns "key: problem" errors of simulate.Config into "--key:
+// problem", the flag's name.
+func flagError(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		if k, rest, ok := strings.Cut(l, ": "); ok && !strings.ContainsAny(k, " ") {
+			lines[i] = "--" + k + ": " + rest
+		}
+	}
+	return fmt.Errorf("%s", strings.Join(lines, "; "))
+}
+
+// parseShareIPs reads K or MIN..MAX (or MIN-MAX).
+func parseShareIPs(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(s, "..")
+	if !ok {
+		lo, hi, ok = strings.Cut(s, "-")
+	}
+	if !ok {
+		hi = lo
+	}
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("--share-ips: %q is not K or MIN..MAX", s)
+	}
+	return a, b, nil
+}

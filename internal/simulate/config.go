@@ -1,0 +1,181 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/smd-media/smd/internal/control/client"
+)
+
+// Defaults of Config.
+const (
+	DefaultDuration       = 60 * time.Second
+	DefaultLegit          = 50
+	DefaultLegitIPChange  = 0.2
+	DefaultLegitHome      = 0.2
+	DefaultShared         = 5
+	DefaultShareIPsMin    = 3
+	DefaultShareIPsMax    = 5
+	DefaultRestreamers    = 2
+	DefaultRestreamerRate = 50
+	DefaultBlockedStatus  = http.StatusForbidden
+	DefaultScorerLabel    = "default"
+	// DefaultAssetID is the asset the simulator creates when none is given.
+	DefaultAssetID = "smd_simulate"
+	// DefaultAssetPath is the playlist of the asset it creates: the sample
+	// origin's simulated live stream, on a channel of its own.
+	DefaultAssetPath = "/live/simulate/master.m3u8"
+)
+
+// Limits of Config.
+const (
+	// MaxSessions bounds the sessions of one run: each costs a token, a
+	// few goroutines and, for legitimate ones, about two requests a second.
+	MaxSessions = 10000
+	// MaxShareIPs bounds K, the addresses one shared token is replayed from.
+	MaxShareIPs = 64
+	// MaxDuration bounds a run.
+	MaxDuration = 24 * time.Hour
+)
+
+// Config configures a simulation. Zero values are not defaults: start from
+// [DefaultConfig].
+type Config struct {
+	// Edge is the edge's base URL, e.g. http://127.0.0.1:8080. Playback
+	// URLs from the token API are replayed against it, whatever host the
+	// asset names.
+	Edge string
+	// API is a client of the control plane's API with an API key. An
+	// issuer key suffices to issue tokens for an existing asset; creating
+	// the asset and reading revocations back need an admin key (or read
+	// for the latter); without them the report says so.
+	API *client.Client
+	// AssetID is the asset to issue tokens for. Empty: DefaultAssetID,
+	// created (with an admin key) when absent.
+	AssetID string
+
+	// Duration is how long viewers play, in real time.
+	Duration time.Duration
+	// Legit is the number of legitimate sessions; LegitIPChange and
+	// LegitHome are the fractions of them that change address once and
+	// that play on two devices of one home (the rest play on one device
+	// from one address).
+	Legit         int
+	LegitIPChange float64
+	LegitHome     float64
+	// Shared is the number of tokens replayed from several addresses at
+	// once; each from K addresses, K spread evenly from ShareIPsMin to
+	// ShareIPsMax.
+	Shared                   int
+	ShareIPsMin, ShareIPsMax int
+	// Restreamers is the number of sessions pulling every rendition as
+	// fast as they can, each at most RestreamerRate requests per second
+	// (0: no limit; then the machine, not the restreamer, sets the pace).
+	Restreamers    int
+	RestreamerRate float64
+
+	// ScorerLabel names the detector's scorer in the report.
+	ScorerLabel string
+	// BlockedStatus is the edge's status for a revoked session (its
+	// status.revoked, 403 by default).
+	BlockedStatus int
+	// Seed makes the random choices (start times, renditions, switches)
+	// repeatable; 0 picks one from the clock.
+	Seed int64
+	// HTTP sends the viewers' requests; nil: a client with its own
+	// transport.
+	HTTP *http.Client
+	// Log receives progress; nil: none.
+	Log *slog.Logger
+}
+
+// DefaultConfig returns the defaults: 50 legitimate sessions (20 % change
+// address once, 20 % are homes of two devices), 5 tokens shared from 3 to
+// 5 addresses, 2 restreamers, 60 s.
+func DefaultConfig() Config {
+	return Config{
+		Duration:       DefaultDuration,
+		Legit:          DefaultLegit,
+		LegitIPChange:  DefaultLegitIPChange,
+		LegitHome:      DefaultLegitHome,
+		Shared:         DefaultShared,
+		ShareIPsMin:    DefaultShareIPsMin,
+		ShareIPsMax:    DefaultShareIPsMax,
+		Restreamers:    DefaultRestreamers,
+		RestreamerRate: DefaultRestreamerRate,
+		ScorerLabel:    DefaultScorerLabel,
+		BlockedStatus:  DefaultBlockedStatus,
+	}
+}
+
+// Validate checks the configuration; errors name the setting.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if u, err := url.Parse(c.Edge); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		bad("edge", "%q is not an http(s)://host[:port] URL (the edge's base, without a path)", c.Edge)
+	}
+	if c.API == nil {
+		bad("api", "no API client")
+	}
+	if c.Duration <= 0 || c.Duration > MaxDuration {
+		bad("duration", "%v is not between 0 and %v", c.Duration, MaxDuration)
+	}
+	if c.Legit < 0 {
+		bad("legit", "%d is negative", c.Legit)
+	}
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{{"legit-ip-change", c.LegitIPChange}, {"legit-home", c.LegitHome}} {
+		if !(f.v >= 0 && f.v <= 1) {
+			bad(f.key, "%v is not a fraction from 0 to 1", f.v)
+		}
+	}
+	if c.LegitIPChange+c.LegitHome > 1 {
+		bad("legit-home", "legit-ip-change + legit-home = %v, more than 1", c.LegitIPChange+c.LegitHome)
+	}
+	if c.Shared < 0 {
+		bad("shared", "%d is negative", c.Shared)
+	}
+	if c.ShareIPsMin < 2 || c.ShareIPsMax < c.ShareIPsMin || c.ShareIPsMax > MaxShareIPs {
+		bad("share-ips", "%d..%d: want 2 <= min <= max <= %d", c.ShareIPsMin, c.ShareIPsMax, MaxShareIPs)
+	}
+	if c.Restreamers < 0 {
+		bad("restreamers", "%d is negative", c.Restreamers)
+	}
+	if !(c.RestreamerRate >= 0) {
+		bad("restreamer-rate", "%v is negative", c.RestreamerRate)
+	}
+	if n := c.Legit + c.Shared + c.Restreamers; n < 1 || n > MaxSessions {
+		bad("legit", "%d sessions in all: want 1 to %d", n, MaxSessions)
+	}
+	if c.BlockedStatus < 400 || c.BlockedStatus > 599 {
+		bad("blocked-status", "%d is not a 4xx or 5xx status", c.BlockedStatus)
+	}
+	return errors.Join(errs...)
+}
+
+// shareIPs returns K for the j-th shared token: ShareIPsMin to ShareIPsMax
+// in turn.
+func (c *Config) shareIPs(j int) int {
+	return c.ShareIPsMin + j%(c.ShareIPsMax-c.ShareIPsMin+1)
+}
+
+// legitSplit returns how many legitimate sessions change address once and
+// how many are homes of two devices (rounded to the nearest session).
+func (c *Config) legitSplit() (ipChange, home int) {
+	ipChange = int(float64(c.Legit)*c.LegitIPChange + 0.5)
+	home = int(float64(c.Legit)*c.LegitHome + 0.5)
+	if ipChange+home > c.Legit {
+		home = c.Legit - ipChange
+	}
+	return ipChange, home
+}
