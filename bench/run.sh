@@ -23,7 +23,8 @@
 # the kernel's ephemeral range, so client connections may hold any of
 # them). Every process the script starts is stopped on exit.
 # Knobs (environment): DURATION=10s WARMUP=2s REPS=5 CONNS=32 BURST_N=1000
-# PROFILE=1 PORT_BASE=(free ports in 37000-37999) PEER_CPU=1 LOAD_CPU=0.
+# PROFILE=1 PORT_BASE=(free ports in 37000-37999) PEER_CPU=1 LOAD_CPU=0
+# ENGINE=lean (smd's server.engine: lean or net/http).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,6 +44,7 @@ PROFILE_SECONDS=${PROFILE_SECONDS:-10}
 PORT_BASE=${PORT_BASE:-}
 PEER_CPU=${PEER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
+ENGINE=${ENGINE:-lean}
 
 # Sizes of the measured objects and of the cold-burst object, and how fast
 # the origin sends the latter (so its fetch spans the whole burst).
@@ -217,7 +219,7 @@ origin_count() { awk -v p="$1" '$1 == p { n++ } END { print n + 0 }' "$ORIGIN_LO
 # ---------------------------------------------------------------- 3. peers
 # smd edge: one route "/" to the origin, no access log (the same work as
 # nginx with access_log off), pprof on the admin listener for step 6.
-log "smd edge on 127.0.0.1:$SMD_PORT (admin $SMD_ADMIN_PORT), core $PEER_CPU, GOMAXPROCS=1"
+log "smd edge ($ENGINE) on 127.0.0.1:$SMD_PORT (admin $SMD_ADMIN_PORT), core $PEER_CPU, GOMAXPROCS=1"
 mkdir -p "$TMP/smd"
 (
 	umask 077
@@ -227,6 +229,7 @@ cat >"$TMP/smd/edge.yaml" <<EOF
 id: bench
 admin: {pprof: true}
 access_log: {file: ""}
+server: {engine: $ENGINE}
 EOF
 SMD_CMD=(env GOMAXPROCS=1 taskset -c "$PEER_CPU" "$SMD" edge --config "$TMP/smd/edge.yaml"
 	--listen "127.0.0.1:$SMD_PORT" --admin-listen "127.0.0.1:$SMD_ADMIN_PORT"
@@ -496,7 +499,7 @@ MET() { if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; then echo "**met*
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $CPU_MODEL, $(nproc) cores, $(uname -sr); shared machine."
 	echo "Load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d" " -f1-3 /proc/loadavg)."
-	echo "Peers pinned to core $PEER_CPU (smd GOMAXPROCS=1, nginx 1 worker), wrk and burst to core $LOAD_CPU."
+	echo "Peers pinned to core $PEER_CPU (smd GOMAXPROCS=1, server.engine $ENGINE; nginx 1 worker), wrk and burst to core $LOAD_CPU."
 	echo "Medians of $REPS runs of \`wrk -t1 -c$CONNS -d$DURATION --latency\` (each after a $WARMUP warm-up), peers alternating."
 	echo "Both caches warm: the origin saw no request during the measured runs. smd runs with its"
 	echo "access log off (\`access_log.file\` empty), as nginx runs with \`access_log off\`."
@@ -564,9 +567,9 @@ MET() { if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; then echo "**met*
 	echo "Commands:"
 	echo
 	echo '```sh'
-	echo "bash bench/run.sh   # DURATION=$DURATION WARMUP=$WARMUP REPS=$REPS CONNS=$CONNS BURST_N=$BURST_N"
+	echo "bash bench/run.sh   # DURATION=$DURATION WARMUP=$WARMUP REPS=$REPS CONNS=$CONNS BURST_N=$BURST_N ENGINE=$ENGINE"
 	echo "GOMAXPROCS=1 taskset -c $PEER_CPU smd edge --config edge.yaml --listen 127.0.0.1:$SMD_PORT --admin-listen 127.0.0.1:$SMD_ADMIN_PORT \\"
-	echo "    --keys keys.json --origin http://127.0.0.1:$ORIGIN_PORT --log-level warn   # edge.yaml: {id: bench, admin: {pprof: true}, access_log: {file: \"\"}}"
+	echo "    --keys keys.json --origin http://127.0.0.1:$ORIGIN_PORT --log-level warn   # edge.yaml: {id: bench, admin: {pprof: true}, access_log: {file: \"\"}, server: {engine: $ENGINE}}"
 	echo "taskset -c $PEER_CPU nginx -c nginx.conf -g 'daemon off;'   # proxy_cache + secure_link + proxy_cache_lock, see bench/run.sh"
 	echo "smd token sign --keys keys.json --path / --exp +2h --url http://127.0.0.1:$SMD_PORT/o/1k.bin"
 	echo "taskset -c $LOAD_CPU wrk -t1 -c$CONNS -d$WARMUP --latency URL   # warm-up, then:"

@@ -2,6 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,9 +20,10 @@ func newSessionsCmd() *cobra.Command {
 	o := &apiOptions{}
 	c := &cobra.Command{
 		Use:   "sessions",
-		Short: "Revoke, unrevoke and list viewer sessions (control plane API)",
-		Long: "Revoke a viewer session at every edge (its requests get 403), lift a revocation, and\n" +
-			"list revoked sessions. Session ids are SMDE's: 1-200 letters, digits or '_'.\n\n" + apiHelp,
+		Short: "Revoke, unrevoke, list and allowlist viewer sessions (control plane API)",
+		Long: "Revoke a viewer session at every edge (its requests get 403), lift a revocation, list\n" +
+			"revoked sessions with the detector's scores, and keep sessions out of the detector's\n" +
+			"reach (allow). Session ids are SMDE's: 1-200 letters, digits or '_'.\n\n" + apiHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -65,7 +72,10 @@ func newSessionsCmd() *cobra.Command {
 	unrevoke := &cobra.Command{
 		Use:   "unrevoke SESSION_ID",
 		Short: "Lift a session's revocation",
-		Args:  cobra.ExactArgs(1),
+		Long: "Lift a session's revocation. Lifting an automatic (detector) revocation also holds the\n" +
+			"detector off the session for a while (see smd sessions allowed), so that it does not\n" +
+			"revoke it again at once from the same evidence.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, ctx, cancel, err := o.client(cmd)
 			if err != nil {
@@ -122,9 +132,9 @@ func newSessionsCmd() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(items))
 			for _, e := range items {
-				rows = append(rows, []string{e.SessionID, e.Type, when(e.RevokedAt), when(e.ExpiresAt), orDash(e.By), orDash(e.Reason)})
+				rows = append(rows, []string{e.SessionID, e.Type, score(e), when(e.RevokedAt), when(e.ExpiresAt), orDash(e.By), orDash(e.Reason)})
 			}
-			if err := table(cmd.OutOrStdout(), "SESSION\tTYPE\tREVOKED\tEXPIRES\tBY\tREASON", rows); err != nil {
+			if err := table(cmd.OutOrStdout(), "SESSION\tTYPE\tSCORE\tREVOKED\tEXPIRES\tBY\tREASON", rows); err != nil {
 				return err
 			}
 			if next != "" {
@@ -136,6 +146,56 @@ func newSessionsCmd() *cobra.Command {
 	list.Flags().StringVar(&after, "after", "", "start after this session `ID` (the cursor of the previous page)")
 	list.Flags().IntVar(&limit, "limit", 0, "page size `N`, 1 to 1000 (default 100)")
 	list.Flags().BoolVar(&all, "all", false, "follow the pages to the end")
-	c.AddCommand(revoke, unrevoke, list)
+	get := &cobra.Command{
+		Use:   "get SESSION_ID",
+		Short: "Show a session's revocation, with the detector's score and its breakdown",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ctx, cancel, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			r, err := cl.Revocation(ctx, args[0])
+			if err != nil {
+				return apiError("sessions get", err)
+			}
+			if o.jsonOut {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			return printRevocation(cmd.OutOrStdout(), r)
+		},
+	}
+	c.AddCommand(revoke, unrevoke, list, get)
+	c.AddCommand(newAllowCmds(o)...)
 	return c
+}
+
+// score prints a revocation's score, "-" for a manual one.
+func score(e control.Revocation) string {
+	if e.Type != "auto" {
+		return "-"
+	}
+	return strconv.FormatFloat(e.Score, 'g', 4, 64)
+}
+
+// printRevocation writes one revocation, its features sorted by name.
+func printRevocation(w io.Writer, r control.Revocation) error {
+	rows := [][]string{
+		{"session", r.SessionID}, {"type", r.Type}, {"score", score(r)}, {"reason", orDash(r.Reason)},
+		{"by", orDash(r.By)}, {"revoked", when(r.RevokedAt)}, {"expires", when(r.ExpiresAt)},
+	}
+	names := slices.Sorted(maps.Keys(r.Features))
+	for i, k := range names {
+		label := ""
+		if i == 0 {
+			label = "features"
+		}
+		rows = append(rows, []string{label, k + " = " + strconv.FormatFloat(r.Features[k], 'g', 6, 64)})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smd-media/smd/internal/control"
 )
 
 func TestSessionsCommands(t *testing.T) {
@@ -56,4 +58,66 @@ func TestSessionsCommands(t *testing.T) {
 	mustFail(t, "", "403 scope_missing", e.as(e.readerFile, "sessions", "revoke", "s5")...)
 	mustFail(t, "", "--limit", e.as(e.readerFile, "sessions", "list", "--limit", "5000")...)
 	mustFail(t, "", "accepts 1 arg(s)", e.as(e.adminFile, "sessions", "revoke")...)
+}
+
+func TestSessionsGetShowsTheDetectorsBreakdown(t *testing.T) {
+	e := startAPI(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if _, err := e.Sessions.Revoke(context.Background(), control.Revocation{SessionID: "auto1", Type: "auto", Score: 2.5,
+		Reason: "concurrency score 2.5 over 1", By: "detector", RevokedAt: at,
+		Features: map[string]float64{"places": 3, "place_countries": 2, "speed": 1.25}}, 7*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	out := mustSucceed(t, "", e.as(e.readerFile, "sessions", "get", "auto1")...)
+	for _, want := range []string{"type      auto", "score     2.5", "by        detector", "features  place_countries = 2",
+		"          places = 3", "          speed = 1.25", "expires   2026-11-30T10:00:00Z"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("get: no %q in\n%s", want, out)
+		}
+	}
+	var r control.Revocation
+	if err := json.Unmarshal([]byte(mustSucceed(t, "", e.as(e.readerFile, "sessions", "get", "auto1", "--json")...)), &r); err != nil || r.Features["speed"] != 1.25 {
+		t.Errorf("get --json: %+v %v", r, err)
+	}
+	out = mustSucceed(t, "", e.as(e.readerFile, "sessions", "list")...)
+	if !strings.Contains(out, "SCORE") || !strings.Contains(out, "auto1    auto  2.5") {
+		t.Errorf("list:\n%s", out)
+	}
+	mustFail(t, "", `session "nobody" is not revoked (404 session_not_revoked)`, e.as(e.readerFile, "sessions", "get", "nobody")...)
+}
+
+func TestSessionsAllowCommands(t *testing.T) {
+	e := startAPI(t)
+	out := mustSucceed(t, "", e.as(e.adminFile, "sessions", "allow", "vip1", "--reason", "QA rig", "--ttl", "30d")...)
+	if !strings.HasPrefix(out, "allowlisted vip1 until ") {
+		t.Errorf("allow: %s", out)
+	}
+	a, ok, _ := e.Allowed.Get(context.Background(), "vip1")
+	if !ok || a.Reason != "QA rig" || a.By != "apikey:admin" || a.ExpiresAt.Sub(a.AllowedAt) != 30*24*time.Hour {
+		t.Errorf("stored %+v", a)
+	}
+	if out := mustSucceed(t, "", e.as(e.adminFile, "sessions", "allow", "vip2")...); out != "allowlisted vip2 until removed\n" {
+		t.Errorf("allow without ttl: %q", out)
+	}
+	out = mustSucceed(t, "", e.as(e.readerFile, "sessions", "allowed", "--limit", "1")...)
+	if !strings.Contains(out, "vip1") || !strings.Contains(out, "allow") || strings.Contains(out, "vip2 ") || !strings.Contains(out, "more: --after vip1") {
+		t.Errorf("allowed page:\n%s", out)
+	}
+	var page struct {
+		Items []control.Allowance
+		Next  string
+	}
+	if err := json.Unmarshal([]byte(mustSucceed(t, "", e.as(e.readerFile, "sessions", "allowed", "--limit", "1", "--all", "--json")...)), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 2 || page.Items[1].SessionID != "vip2" || page.Next != "" {
+		t.Errorf("allowed --all: %+v", page)
+	}
+	if out := mustSucceed(t, "", e.as(e.adminFile, "sessions", "disallow", "vip1")...); out != "removed vip1 from the allowlist\n" {
+		t.Errorf("disallow: %q", out)
+	}
+	mustFail(t, "", `session "vip1" is not allowlisted (404 session_not_allowed)`, e.as(e.adminFile, "sessions", "disallow", "vip1")...)
+	mustFail(t, "", "403 scope_missing", e.as(e.readerFile, "sessions", "allow", "vip3")...)
+	mustFail(t, "", "--ttl", e.as(e.adminFile, "sessions", "allow", "vip3", "--ttl", "soon")...)
+	mustFail(t, "", "400 invalid_session_id", e.as(e.adminFile, "sessions", "allow", "a.b")...)
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -52,6 +53,10 @@ type Edge struct {
 	Routes []Route `yaml:"routes"`
 	// AccessLog writes one JSON line per request.
 	AccessLog AccessLog `yaml:"access_log"`
+	// AccessStream publishes one event per request to the control plane's
+	// access stream in NATS (the detector's and the export's input),
+	// spooling to local disk while NATS is away.
+	AccessStream AccessStream `yaml:"access_stream"`
 	// NATS connects the edge to the control plane's state: keys and
 	// revocations come from it (then keys_file and revoked_file are not
 	// needed), and the edge reports heartbeats to it.
@@ -191,7 +196,18 @@ type Server struct {
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
 	// ShutdownTimeout is how long in-flight requests may finish on stop.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// Engine serves the plain HTTP listener: "lean" (smd's own HTTP/1.1
+	// server, internal/h1, which costs a cache hit far less CPU) or
+	// "net/http" (Go's standard server). The HTTPS listener (HTTP/2) and
+	// the admin listener always run net/http.
+	Engine string `yaml:"engine"`
 }
+
+// Server engines.
+const (
+	EngineLean    = "lean"
+	EngineNetHTTP = "net/http"
+)
 
 // Route sends requests under a path prefix to an origin.
 type Route struct {
@@ -220,6 +236,51 @@ type AccessLog struct {
 	// Buffer is how many events wait in memory for the writer; when full,
 	// events are dropped and counted, never delaying a response.
 	Buffer int `yaml:"buffer"`
+}
+
+// AccessStream publishes access events to NATS (see docs/access.md).
+type AccessStream struct {
+	// Enabled turns publishing on or off. Default: on when NATS is
+	// configured (nats.urls, or smd serve's embedded server), else off.
+	Enabled *bool `yaml:"enabled"`
+	// SpoolDir holds the events waiting for NATS. Default:
+	// <data_dir>/access-spool.
+	SpoolDir string `yaml:"spool_dir"`
+	// SpoolMaxBytes bounds the spool's files; past it, events are dropped
+	// and counted.
+	SpoolMaxBytes ByteSize `yaml:"spool_max_bytes"`
+	// SpoolSync is how often spooled events are fsynced: a machine crash
+	// loses at most this much of the spool. 0 fsyncs every write.
+	SpoolSync Duration `yaml:"spool_sync"`
+	// Queue and QueueBytes bound the events waiting in memory for the
+	// publishing goroutine; when full, events are dropped and counted,
+	// never delaying a response.
+	Queue      int      `yaml:"queue"`
+	QueueBytes ByteSize `yaml:"queue_bytes"`
+	// Batch is the most events published at once.
+	Batch int `yaml:"batch"`
+	// MaxPending bounds the events published and not yet acknowledged;
+	// when as many more wait, they go to the spool.
+	MaxPending int `yaml:"max_pending"`
+	// AckTimeout is how long an acknowledgement may take before the
+	// events are spooled and sent again.
+	AckTimeout Duration `yaml:"ack_timeout"`
+}
+
+// AccessStreamOn reports whether the edge publishes access events.
+func (c *Edge) AccessStreamOn() bool {
+	if c.AccessStream.Enabled != nil {
+		return *c.AccessStream.Enabled
+	}
+	return c.NATS.Enabled() || c.embeddedNATS
+}
+
+// AccessSpoolDir is access_stream.spool_dir or its default.
+func (c *Edge) AccessSpoolDir() string {
+	if c.AccessStream.SpoolDir != "" {
+		return c.AccessStream.SpoolDir
+	}
+	return filepath.Join(c.DataDir, "access-spool")
 }
 
 // Route modes.
@@ -273,10 +334,13 @@ func DefaultEdge() Edge {
 			IdleTimeout:       Duration(2 * time.Minute),
 			MaxHeaderBytes:    64 << 10,
 			ShutdownTimeout:   Duration(10 * time.Second),
+			Engine:            EngineLean,
 		},
 		AccessLog: AccessLog{MaxSize: 100 << 20, MaxBackups: 10, MaxAge: Duration(7 * 24 * time.Hour), Buffer: 65536},
 		NATS:      NATS{Replicas: 1, Heartbeat: Duration(5 * time.Second)},
 		DataDir:   "smd-data",
+		AccessStream: AccessStream{SpoolMaxBytes: 1 << 30, SpoolSync: Duration(time.Second), Queue: 16384, QueueBytes: 32 << 20,
+			Batch: 256, MaxPending: 4096, AckTimeout: Duration(5 * time.Second)},
 	}
 }
 
@@ -411,6 +475,38 @@ func (c *Edge) Validate() error {
 	}
 	if c.AccessLog.Buffer <= 0 {
 		bad("access_log.buffer", "must be positive")
+	}
+	if as := c.AccessStream; c.AccessStreamOn() {
+		if !c.NATS.Enabled() && !c.embeddedNATS {
+			bad("access_stream.enabled", "true, but no nats.urls are set: the stream lives in NATS")
+		}
+		if c.DataDir == "" && as.SpoolDir == "" {
+			bad("access_stream.spool_dir", "required when data_dir is empty")
+		}
+		if as.SpoolMaxBytes < 1<<20 {
+			bad("access_stream.spool_max_bytes", "%v is less than 1MiB", as.SpoolMaxBytes)
+		}
+		if as.SpoolSync < 0 {
+			bad("access_stream.spool_sync", "must not be negative")
+		}
+		if as.Queue <= 0 {
+			bad("access_stream.queue", "must be positive")
+		}
+		if as.QueueBytes < 1<<20 {
+			bad("access_stream.queue_bytes", "%v is less than 1MiB", as.QueueBytes)
+		}
+		if as.MaxPending <= 0 {
+			bad("access_stream.max_pending", "must be positive")
+		}
+		if as.Batch <= 0 || as.Batch > as.MaxPending {
+			bad("access_stream.batch", "must be positive and at most access_stream.max_pending")
+		}
+		if as.AckTimeout <= 0 {
+			bad("access_stream.ack_timeout", "must be positive")
+		}
+	}
+	if c.Server.Engine != EngineLean && c.Server.Engine != EngineNetHTTP {
+		bad("server.engine", "%q is not lean or net/http", c.Server.Engine)
 	}
 	return errors.Join(errs...)
 }

@@ -118,6 +118,8 @@ func TestEdgeValidate(t *testing.T) {
 		{"nats cert without key", func(c *Edge) { c.NATS.CertFile = "c.pem" }, "nats.cert_file"},
 		{"nats replicas", func(c *Edge) { c.NATS.Replicas = 7 }, "nats.replicas"},
 		{"nats without data dir", func(c *Edge) { c.KeysFile = ""; c.NATS.URLs = []string{"nats://x:4222"}; c.DataDir = "" }, "data_dir"},
+		{"net/http engine", func(c *Edge) { c.Server.Engine = EngineNetHTTP }, ""},
+		{"unknown engine", func(c *Edge) { c.Server.Engine = "fasthttp" }, "server.engine"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
+
+	"github.com/smd-media/smd/internal/detect"
 )
 
 // Serve configures `smd serve` (control plane and edge in one process on
@@ -18,6 +21,9 @@ type Serve struct {
 	// EmbeddedNATS is the NATS server smd serve runs in its process (its
 	// data lives in <data_dir>/nats).
 	EmbeddedNATS EmbeddedNATS `yaml:"embedded_nats"`
+	// Detector revokes shared and restreamed sessions from the access
+	// stream (see docs/detector.md); it runs in the control plane.
+	Detector detect.Config `yaml:"detector"`
 }
 
 // EmbeddedNATS configures the NATS server inside smd serve.
@@ -64,6 +70,23 @@ type Control struct {
 	// RequestSigning makes the API accept only requests signed by the edge
 	// in front of it (HMAC, see docs/api.md), and the edge sign them.
 	RequestSigning RequestSigning `yaml:"request_signing"`
+	// Export writes the access stream to hourly gzip JSON files for
+	// offline SQL (see docs/access.md).
+	Export Export `yaml:"export"`
+}
+
+// Export configures the hourly files of access events.
+type Export struct {
+	// Dir receives dt=YYYY-MM-DD/hour=HH/<node>-<seq>.json.gz; empty
+	// turns the export off. One control plane writes at a time (a lease);
+	// give every control plane the same shared directory, or gather the
+	// files of each.
+	Dir string `yaml:"dir"`
+	// Node names this control plane in the file names. Default: id.
+	Node string `yaml:"node"`
+	// Grace is how long an hour's file stays open after the hour ends,
+	// for late events (those an edge spooled while NATS was away).
+	Grace Duration `yaml:"grace"`
 }
 
 // RequestSigning configures the HMAC signatures of forwarded API requests.
@@ -88,12 +111,13 @@ func DefaultControl() Control {
 		RotationInterval: Duration(7 * 24 * time.Hour),
 		RotationGrace:    Duration(5 * time.Minute),
 		RequestSigning:   RequestSigning{KeyID: "edge", MaxSkew: Duration(5 * time.Minute)},
+		Export:           Export{Grace: Duration(2 * time.Minute)},
 	}
 }
 
 // DefaultServe returns the defaults of smd serve.
 func DefaultServe() Serve {
-	s := Serve{Edge: DefaultEdge(), Control: DefaultControl()}
+	s := Serve{Edge: DefaultEdge(), Control: DefaultControl(), Detector: detect.DefaultConfig()}
 	s.embeddedNATS = true
 	return s
 }
@@ -165,6 +189,24 @@ func (c *Serve) Validate() error {
 	}
 	if k.RequestSigning.MaxSkew <= 0 {
 		bad("control.request_signing.max_skew", "must be positive")
+	}
+	if err := c.Detector.Validate(); err != nil {
+		errs = append(errs, err) // its messages name detector.<key>
+	}
+	if c.embeddedNATS && c.Detector.Enabled && !c.AccessStreamOn() {
+		bad("detector.enabled", "needs the edge's access stream; access_stream.enabled is false")
+	}
+	if k.Export.Dir != "" {
+		if k.Export.Grace <= 0 {
+			bad("control.export.grace", "must be positive")
+		}
+		node := k.Export.Node
+		if node == "" {
+			node = c.ID
+		}
+		if node == "" || strings.ContainsAny(node, `/\`) || strings.HasPrefix(node, ".") {
+			bad("control.export.node", "%q (default: id) is not usable in a file name", node)
+		}
 	}
 	for i, p := range k.TrustedProxies {
 		if !validPrefix(p) {

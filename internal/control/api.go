@@ -27,6 +27,11 @@ type Deps struct {
 	Sessions Sessions
 	// Keys is the signing key ring; required.
 	Keys Keys
+	// Allowlist holds the sessions the detector leaves alone
+	// (/v1/sessions/{id}/allow, /v1/sessions/allowed), and the hold-off
+	// written when an automatic revocation is lifted; nil answers 503
+	// there, and lifts automatic revocations without a hold-off.
+	Allowlist Allowlist
 	// Edges is the smd_edges bucket (natsstore.Store.Edges) read by
 	// GET /v1/edges; nil answers 503 there.
 	Edges jetstream.KeyValue
@@ -147,6 +152,10 @@ func (a *API) routes() []route {
 		{"GET", "/v1/sessions/{id}/revoke", scopeRead, a.getRevocation},
 		{"POST", "/v1/sessions/{id}/revoke", scopeAdmin, a.revoke},
 		{"DELETE", "/v1/sessions/{id}/revoke", scopeAdmin, a.unrevoke},
+		{"GET", "/v1/sessions/allowed", scopeRead, a.listAllowed},
+		{"GET", "/v1/sessions/{id}/allow", scopeRead, a.getAllowance},
+		{"PUT", "/v1/sessions/{id}/allow", scopeAdmin, a.allow},
+		{"DELETE", "/v1/sessions/{id}/allow", scopeAdmin, a.disallow},
 
 		{"GET", "/v1/keys", scopeRead, a.listKeys},
 		{"POST", "/v1/keys/rotate", scopeAdmin, a.rotateKeys},

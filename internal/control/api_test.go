@@ -401,7 +401,7 @@ smd_control_requests_total{route="POST /v1/sessions/{id}/revoke",status="200"} 1
 # HELP smd_control_tokens_issued_total Tokens issued by GET /v1/token.
 # TYPE smd_control_tokens_issued_total counter
 smd_control_tokens_issued_total 1
-# HELP smd_control_revocations_total Manual revocations through the API, by action (revoke, unrevoke).
+# HELP smd_control_revocations_total Manual revocations and allowlistings through the API, by action (revoke, unrevoke, allow, disallow).
 # TYPE smd_control_revocations_total counter
 smd_control_revocations_total{action="revoke"} 1
 smd_control_revocations_total{action="unrevoke"} 1
@@ -469,7 +469,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		Paths   map[string]any `json:"paths"`
 	}
 	r.decode(t, &doc)
-	if !strings.HasPrefix(doc.OpenAPI, "3.") || len(doc.Paths) != 11 {
+	if !strings.HasPrefix(doc.OpenAPI, "3.") || len(doc.Paths) != 13 {
 		t.Errorf("document: openapi %q, %d paths", doc.OpenAPI, len(doc.Paths))
 	}
 	if err := spec.load(); err != nil {
@@ -480,6 +480,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"GET /v1/openapi.json", "GET /v1/token", "GET /v1/assets", "POST /v1/assets", "POST /v1/assets/import",
 		"GET /v1/assets/{id}", "PUT /v1/assets/{id}", "DELETE /v1/assets/{id}", "GET /v1/sessions/revoked",
 		"GET /v1/sessions/{id}/revoke", "POST /v1/sessions/{id}/revoke", "DELETE /v1/sessions/{id}/revoke",
+		"GET /v1/sessions/allowed", "GET /v1/sessions/{id}/allow", "PUT /v1/sessions/{id}/allow", "DELETE /v1/sessions/{id}/allow",
 		"GET /v1/keys", "POST /v1/keys/rotate", "POST /v1/keys/import", "GET /v1/edges",
 	} {
 		method, path, _ := strings.Cut(rt, " ")

@@ -74,6 +74,12 @@ type Config struct {
 	// unanswered, and the caller then gets 503 unavailable to retry rather
 	// than a hung connection.
 	RequestTimeout time.Duration
+	// UnrevokeHoldOff is how long the detector leaves a session alone
+	// after an operator lifts its automatic revocation (default 10m, the
+	// detector's default lookback: set it to the detector's lookback or
+	// more, so that only what the session does after the unrevoke can
+	// revoke it again).
+	UnrevokeHoldOff time.Duration
 }
 
 // Defaults.
@@ -85,6 +91,7 @@ const (
 	DefaultMaxPageSize      = 1000
 	DefaultMaxBodyBytes     = 8 << 20
 	DefaultRequestTimeout   = 10 * time.Second
+	DefaultUnrevokeHoldOff  = 10 * time.Minute
 )
 
 // withDefaults returns c with zero values replaced by the defaults.
@@ -118,6 +125,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.UnrevokeHoldOff == 0 {
+		c.UnrevokeHoldOff = DefaultUnrevokeHoldOff
 	}
 	return c
 }
@@ -154,6 +164,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1 {
 		bad("MaxBodyBytes", "must be positive")
+	}
+	if c.UnrevokeHoldOff < time.Second || c.UnrevokeHoldOff > maxTTL {
+		bad("UnrevokeHoldOff", "must be from 1s to %s", maxTTL)
 	}
 	if c.RequireSignedRequests && len(c.SignatureKeys) == 0 {
 		bad("SignatureKeys", "required when RequireSignedRequests is set")

@@ -40,6 +40,8 @@ type Revocation struct {
 	RevokedAt time.Time `json:"revoked_at"`
 	// ExpiresAt is when it ends; zero: until unrevoked.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Features is the detector's breakdown of Score, for "auto".
+	Features map[string]float64 `json:"features,omitempty"`
 }
 
 // Sessions holds revocations (revocation.Store through a trivial
@@ -58,6 +60,45 @@ type Sessions interface {
 	// revocations with ids greater than after, in id order, and the
 	// cursor of the next page ("" on the last).
 	List(ctx context.Context, after string, limit int) ([]Revocation, string, error)
+}
+
+// Allowance is one session the detector leaves alone. Its fields are
+// those of revocation.Allowance, in the same order, so that an adapter
+// converts with control.Allowance(a).
+type Allowance struct {
+	// SessionID is the session.
+	SessionID string `json:"session_id"`
+	// Kind is "allow" (an operator's allowlisting) or "hold_off" (written
+	// when an operator lifts an automatic revocation).
+	Kind string `json:"kind"`
+	// Reason is free text.
+	Reason string `json:"reason,omitempty"`
+	// By names who wrote it: an API key id.
+	By string `json:"by,omitempty"`
+	// AllowedAt is when it was written.
+	AllowedAt time.Time `json:"allowed_at"`
+	// ExpiresAt is when it ends; zero: until removed.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Allowlist holds the sessions the detector never revokes
+// (revocation.AllowStore through a trivial adapter). The API validates
+// ids, reasons, TTLs and paging before it calls; errors are answered 503.
+type Allowlist interface {
+	// Allow writes (or replaces) a, Kind "allow", AllowedAt set by the
+	// API; ttl 0 lasts until Disallow. It returns the bucket revision.
+	Allow(ctx context.Context, a Allowance, ttl time.Duration) (uint64, error)
+	// Disallow removes the allowance of id (of either kind) and reports
+	// whether there was one.
+	Disallow(ctx context.Context, id string) (bool, error)
+	// Get returns the allowance of id, if any (none once expired).
+	Get(ctx context.Context, id string) (Allowance, bool, error)
+	// List returns a page of allowances in id order, as Sessions.List.
+	List(ctx context.Context, after string, limit int) ([]Allowance, string, error)
+	// HoldOff holds the detector off id for ttl after an operator (by)
+	// lifted its automatic revocation, keeping an allowance that lasts
+	// as long; it reports whether it wrote.
+	HoldOff(ctx context.Context, id, by string, ttl time.Duration) (bool, error)
 }
 
 // Key states.

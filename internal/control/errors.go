@@ -24,6 +24,7 @@ const (
 	codeNotFound       = "not_found"
 	codeAssetNotFound  = "asset_not_found"
 	codeNotRevoked     = "session_not_revoked"
+	codeNotAllowed     = "session_not_allowed"
 	codeMethod         = "method_not_allowed"
 	codeAssetExists    = "asset_exists"
 	codeConflict       = "conflict"

@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smd_control_revocations_total",
-			Help: "Manual revocations through the API, by action (revoke, unrevoke).",
+			Help: "Manual revocations and allowlistings through the API, by action (revoke, unrevoke, allow, disallow).",
 		}, []string{"action"}),
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "smd_control_rate_limited_total",

@@ -124,6 +124,20 @@ func (a *API) unrevoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	// Lifting an automatic revocation holds the detector off first, so
+	// that it cannot write the revocation again in between from the same
+	// evidence.
+	if a.deps.Allowlist != nil {
+		e, ok, err := a.deps.Sessions.Get(r.Context(), id)
+		if err != nil {
+			return unavailable("the revocation store", err)
+		}
+		if ok && e.Type == "auto" {
+			if _, err := a.deps.Allowlist.HoldOff(r.Context(), id, c.by(), a.cfg.UnrevokeHoldOff); err != nil {
+				return unavailable("the allowlist", err)
+			}
+		}
+	}
 	ok, err := a.deps.Sessions.Unrevoke(r.Context(), id)
 	if err != nil {
 		return unavailable("the revocation store", err)

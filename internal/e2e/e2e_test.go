@@ -44,8 +44,19 @@ type stack struct {
 	edge    *edge.Server
 }
 
-// start runs the sample origin and an edge in front of it, on loopback.
-func start(t *testing.T) *stack {
+// engines are the edge's server engines: every test runs against each.
+var engines = []string{config.EngineLean, config.EngineNetHTTP}
+
+// forEachEngine runs test once per engine, as subtests.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	for _, engine := range engines {
+		t.Run(strings.ReplaceAll(engine, "/", "-"), func(t *testing.T) { test(t, engine) })
+	}
+}
+
+// start runs the sample origin and an edge in front of it (serving with
+// engine), on loopback.
+func start(t *testing.T, engine string) *stack {
 	t.Helper()
 	o, err := origin.New(origin.Config{})
 	if err != nil {
@@ -58,6 +69,7 @@ func start(t *testing.T) *stack {
 	writeFile(t, keys, fmt.Sprintf(`{%q: %q}`, key.ID, key.Secret))
 	cfg := config.DefaultEdge()
 	cfg.ID = "e2e"
+	cfg.Server.Engine = engine
 	cfg.Listen, cfg.Admin.Listen = "127.0.0.1:0", ""
 	cfg.KeysFile = keys
 	cfg.AccessLog.File = filepath.Join(dir, "access.log")
@@ -153,9 +165,11 @@ func probeDuration(t *testing.T, input string) float64 {
 // TestPlayersThroughEdge: ffmpeg pulls whole VOD titles and a stretch of
 // live through the edge with valid tokens; every request is answered 2xx
 // and ffprobe reads the expected duration from the result.
-func TestPlayersThroughEdge(t *testing.T) {
+func TestPlayersThroughEdge(t *testing.T) { forEachEngine(t, testPlayersThroughEdge) }
+
+func testPlayersThroughEdge(t *testing.T, engine string) {
 	need(t, "ffmpeg", "ffprobe")
-	s := start(t)
+	s := start(t, engine)
 	dir := t.TempDir()
 	ua := "smd-e2e-player/1.0"
 	policy := smde.Policy{IP: true, Session: true, Headers: []string{"user-agent"}}
@@ -211,9 +225,11 @@ var pastDASHEnd = regexp.MustCompile(`^/vod/[^/]+/seg-[0-9]+-7\.m4s$`)
 
 // TestPlayersRefused: ffmpeg fails with 401 for a token bound to another
 // IP, to another player, or expired; and for no token at all.
-func TestPlayersRefused(t *testing.T) {
+func TestPlayersRefused(t *testing.T) { forEachEngine(t, testPlayersRefused) }
+
+func testPlayersRefused(t *testing.T, engine string) {
 	need(t, "ffmpeg")
-	s := start(t)
+	s := start(t, engine)
 	const path = "/vod/m1/master.m3u8"
 	tests := []struct {
 		name string
@@ -240,9 +256,11 @@ func TestPlayersRefused(t *testing.T) {
 }
 
 // TestCurlRangeAndHead checks ranges (on a miss and on a hit) and HEAD.
-func TestCurlRangeAndHead(t *testing.T) {
+func TestCurlRangeAndHead(t *testing.T) { forEachEngine(t, testCurlRangeAndHead) }
+
+func testCurlRangeAndHead(t *testing.T, engine string) {
 	need(t, "curl")
-	s := start(t)
+	s := start(t, engine)
 	u := s.url(t, smde.Policy{Paths: []string{"/vod/"}}, smde.Viewer{}, "/vod/m1/seg-1-2.m4s")
 	for _, pass := range []string{"miss", "hit"} {
 		out, err := run(t, 20*time.Second, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %header{content-range}", "-r", "100-1099", u)

@@ -22,6 +22,7 @@ import (
 	"github.com/smd-media/smd/internal/cache"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/geo"
+	"github.com/smd-media/smd/internal/h1"
 	"github.com/smd-media/smd/internal/keyring"
 	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token"
@@ -40,7 +41,7 @@ type Server struct {
 	cache    *cache.Cache
 	access   *accesslog.Logger
 	geo      *geo.MMDB
-	servers  []*http.Server
+	servers  []server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	errs     chan error
@@ -69,6 +70,9 @@ type Extras struct {
 	Registry *prometheus.Registry
 	// Ready, when set, must return nil for /readyz to answer 200.
 	Ready func() error
+	// Access receives the access events besides the access log file (if
+	// any): the publisher to the access stream.
+	Access AccessLogger
 }
 
 // Start builds an edge from a validated configuration and starts serving.
@@ -172,6 +176,13 @@ func (s *Server) start(ctx context.Context) error {
 			Name: "smd_edge_access_events_dropped_total", Help: "Access events dropped because the writer fell behind.",
 		}, func() float64 { return float64(s.access.Dropped()) }))
 	}
+	if x := s.extras.Access; x != nil {
+		if d.Access != nil {
+			d.Access = accesslog.Multi{d.Access, x}
+		} else {
+			d.Access = x
+		}
+	}
 
 	if s.Edge, err = New(cfg, d); err != nil {
 		return err
@@ -187,11 +198,31 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	var media http.Handler = s.Edge
-	if len(s.extras.Mount) > 0 {
-		media = mounts(s.extras.Mount, s.Edge)
+	prefixes := mountPrefixes(s.extras.Mount)
+	if len(prefixes) > 0 {
+		media = mounts(s.extras.Mount, prefixes, s.Edge)
 	}
 	if cfg.Listen != "" {
-		if s.Addr, err = s.listen(cfg.Listen, srv(media), nil); err != nil {
+		var hs server = srv(media)
+		if cfg.Server.Engine == config.EngineLean {
+			ls := &h1.Server{
+				Handler:           s.Edge,
+				ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+				IdleTimeout:       cfg.Server.IdleTimeout.D(),
+				WriteTimeout:      cfg.Server.WriteTimeout.D(),
+				MaxHeaderBytes:    int(cfg.Server.MaxHeaderBytes),
+				Log:               s.log,
+			}
+			if len(prefixes) > 0 {
+				// The mounted handlers (the API) take request bodies,
+				// which the lean server refuses: it hands their
+				// connections to net/http.
+				ls.Handoff = func(r *http.Request) bool { return mounted(prefixes, r.URL.Path) }
+				ls.Fallback = srv(media)
+			}
+			hs = ls
+		}
+		if s.Addr, err = s.listen(cfg.Listen, hs, nil); err != nil {
 			return err
 		}
 	}
@@ -201,7 +232,9 @@ func (s *Server) start(ctx context.Context) error {
 			return fmt.Errorf("tls: %w", err)
 		}
 		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
-		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, srv(media), tc); err != nil {
+		hs := srv(media)
+		hs.TLSConfig = tc
+		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, hs, tc); err != nil {
 			return err
 		}
 	}
@@ -214,14 +247,21 @@ func (s *Server) start(ctx context.Context) error {
 	return nil
 }
 
-// listen binds addr and serves on it in the background.
-func (s *Server) listen(addr string, hs *http.Server, tc *tls.Config) (string, error) {
+// server is a listener's HTTP server: net/http's, or the lean one
+// (internal/h1) on the plain HTTP listener.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// listen binds addr and serves on it in the background, over TLS when tc
+// is set.
+func (s *Server) listen(addr string, hs server, tc *tls.Config) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("listen %s: %w", addr, err)
 	}
 	if tc != nil {
-		hs.TLSConfig = tc
 		ln = tls.NewListener(ln, tc)
 	}
 	s.servers = append(s.servers, hs)
@@ -310,14 +350,29 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// mounts sends requests under the prefixes to their handlers (longest
-// prefix first) and the rest to media.
-func mounts(m map[string]http.Handler, media http.Handler) http.Handler {
+// mountPrefixes returns the mounted path prefixes, longest first.
+func mountPrefixes(m map[string]http.Handler) []string {
 	prefixes := make([]string, 0, len(m))
 	for p := range m {
 		prefixes = append(prefixes, p)
 	}
 	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
+	return prefixes
+}
+
+// mounted reports whether path is under one of the prefixes.
+func mounted(prefixes []string, path string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mounts sends requests under the prefixes to their handlers (longest
+// prefix first) and the rest to media.
+func mounts(m map[string]http.Handler, prefixes []string, media http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range prefixes {
 			if strings.HasPrefix(r.URL.Path, p) {

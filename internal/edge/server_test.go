@@ -35,7 +35,7 @@ import (
 
 // startEdge runs a whole edge (real cache, key file, revoked file, access
 // log, admin listener) on loopback in front of origin.
-func startEdge(t *testing.T, origin string, change func(*config.Edge)) (*Server, string) {
+func startEdge(t testing.TB, origin string, change func(*config.Edge)) (*Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys.json")
@@ -82,7 +82,33 @@ func get(t *testing.T, url string, h http.Header) (int, string, http.Header) {
 	return resp.StatusCode, string(b), resp.Header
 }
 
-func TestServerEndToEnd(t *testing.T) {
+// engines are the server engines of the plain HTTP listener: the tests
+// that start a whole edge run against each.
+var engines = []string{config.EngineLean, config.EngineNetHTTP}
+
+// engineName is an engine as a test name.
+func engineName(engine string) string { return strings.ReplaceAll(engine, "/", "-") }
+
+// forEachEngine runs test once per engine, as subtests.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	for _, engine := range engines {
+		t.Run(engineName(engine), func(t *testing.T) { test(t, engine) })
+	}
+}
+
+// withEngine sets the engine, then applies change (if any).
+func withEngine(engine string, change func(*config.Edge)) func(*config.Edge) {
+	return func(c *config.Edge) {
+		c.Server.Engine = engine
+		if change != nil {
+			change(c)
+		}
+	}
+}
+
+func TestServerEndToEnd(t *testing.T) { forEachEngine(t, testServerEndToEnd) }
+
+func testServerEndToEnd(t *testing.T, engine string) {
 	var originHits atomic.Int64
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		originHits.Add(1)
@@ -94,7 +120,7 @@ func TestServerEndToEnd(t *testing.T) {
 		fmt.Fprintf(w, "segment %s", r.URL.Path)
 	}))
 	defer origin.Close()
-	s, logFile := startEdge(t, origin.URL, nil)
+	s, logFile := startEdge(t, origin.URL, withEngine(engine, nil))
 	base := "http://" + s.Addr
 
 	seg := signFor(t, smde.Policy{Paths: []string{"/vod/m1/"}, Session: true, Expiry: farFuture}, smde.Viewer{SessionID: "Live1"})
@@ -279,13 +305,16 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 
 // TestStartWithExtras: keys and revocations from the caller, a mounted
 // handler ahead of the media pipeline, readiness and counts.
-func TestStartWithExtras(t *testing.T) {
+func TestStartWithExtras(t *testing.T) { forEachEngine(t, testStartWithExtras) }
+
+func testStartWithExtras(t *testing.T, engine string) {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "media")
 	}))
 	defer origin.Close()
 	cfg := config.DefaultEdge()
 	cfg.ID = "edge-x"
+	cfg.Server.Engine = engine
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Admin.Listen = "127.0.0.1:0"
 	cfg.NATS.URLs = []string{"nats://127.0.0.1:1"} // keys come from the caller
@@ -349,7 +378,9 @@ func TestStartWithExtras(t *testing.T) {
 // TestServerGeoMMDB: a token bound to a country, checked against the
 // location the edge reads from a MaxMind database for the viewer's address
 // (here from X-Forwarded-For, the peer being a trusted proxy).
-func TestServerGeoMMDB(t *testing.T) {
+func TestServerGeoMMDB(t *testing.T) { forEachEngine(t, testServerGeoMMDB) }
+
+func testServerGeoMMDB(t *testing.T, engine string) {
 	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoIP2-City", RecordSize: 24, IPVersion: 6, IncludeReservedNetworks: true})
 	if err != nil {
 		t.Fatal(err)
@@ -372,10 +403,10 @@ func TestServerGeoMMDB(t *testing.T) {
 
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "seg") }))
 	defer origin.Close()
-	s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+	s, _ := startEdge(t, origin.URL, withEngine(engine, func(c *config.Edge) {
 		c.Geo = config.Geo{Source: "mmdb", MMDBFile: db}
 		c.TrustedProxies = []string{"127.0.0.1/32"}
-	})
+	}))
 	tok := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Country: true, Expiry: farFuture}, smde.Viewer{Country: "FR"})
 	url := "http://" + s.Addr + "/" + tok + "/vod/a.ts"
 	tests := []struct {
@@ -390,5 +421,75 @@ func TestServerGeoMMDB(t *testing.T) {
 		if code, _, _ := get(t, url, http.Header{"X-Forwarded-For": {tc.xff}}); code != tc.want {
 			t.Errorf("viewer %s: %d, want %d", tc.xff, code, tc.want)
 		}
+	}
+}
+
+// TestServerMissStreams: cache misses through a whole edge, per engine: a
+// body of unknown length reaches the viewer whole (chunked when it has to
+// wait for the origin), a
+// body the origin cuts short aborts the viewer's connection, and a viewer
+// that leaves while the origin has not answered cancels the fetch.
+func TestServerMissStreams(t *testing.T) { forEachEngine(t, testServerMissStreams) }
+
+func testServerMissStreams(t *testing.T, engine string) {
+	originGone := make(chan struct{})
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/vod/stream.ts":
+			for i := range 3 {
+				fmt.Fprintf(w, "part %d;", i)
+				w.(http.Flusher).Flush()
+			}
+		case "/vod/cut.ts":
+			w.Header().Set("Content-Length", "1000")
+			w.Write(make([]byte, 500))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		case "/vod/hang.ts":
+			<-r.Context().Done()
+			close(originGone)
+		}
+	}))
+	defer origin.Close()
+	s, _ := startEdge(t, origin.URL, withEngine(engine, nil))
+	tok := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	base := "http://" + s.Addr + "/" + tok
+
+	resp, err := http.Get(base + "/vod/stream.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "part 0;part 1;part 2;" {
+		t.Fatalf("streamed miss: %q, %v", body, err)
+	}
+
+	resp, err = http.Get(base + "/vod/cut.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusBadGateway {
+		// 502 when the origin failed before the viewer was sent
+		// anything; else the viewer's connection is aborted.
+		t.Fatalf("a body cut by the origin read as whole: %d, %d bytes", resp.StatusCode, len(body))
+	}
+
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(nc, "GET /%s/vod/hang.ts HTTP/1.1\r\nHost: edge\r\n\r\n", tok)
+	// Once the fetch started, the viewer leaves; so does the fetch.
+	for s.cache.Stats().OriginFetches < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	nc.Close()
+	select {
+	case <-originGone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the origin fetch went on after its only viewer left")
 	}
 }

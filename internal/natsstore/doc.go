@@ -8,6 +8,7 @@
 //	smd_assets   KV      asset id -> asset
 //	smd_edges    KV      edge id -> heartbeat; entries expire (TTL)
 //	smd_leases   KV      leader leases of control planes; entries expire
+//	smd_allowed  KV      session id -> allowance the detector honours; per-key TTL
 //	SMD_ACCESS   stream  access events on smd.access.<partition>
 //
 // The same code talks to an embedded server and to a cluster; only the

@@ -32,7 +32,7 @@ func TestOpenIdempotentSingle(t *testing.T) {
 	if err != nil || string(e.Value()) != "x" {
 		t.Fatalf("asset after reopen: %v %v", e, err)
 	}
-	for _, b := range []string{natsstore.BucketKeys, natsstore.BucketRevoked, natsstore.BucketAssets, natsstore.BucketEdges, natsstore.BucketLeases} {
+	for _, b := range []string{natsstore.BucketKeys, natsstore.BucketRevoked, natsstore.BucketAssets, natsstore.BucketEdges, natsstore.BucketLeases, natsstore.BucketAllowed} {
 		if _, err := s2.JS.KeyValue(ctx, b); err != nil {
 			t.Errorf("bucket %s: %v", b, err)
 		}

@@ -92,6 +92,10 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 		GeoHeaders:          k.GeoHeaders,
 		MaxTokenLifetime:    k.MaxTokenLifetime.D(),
 		PlaybackScheme:      k.PlaybackScheme,
+		// An operator's unrevoke of an automatic revocation holds the
+		// detector off the session for one lookback, so the same
+		// evidence does not revoke it again at once.
+		UnrevokeHoldOff: cfg.Detector.Lookback.D(),
 	}
 	if rs := k.RequestSigning; rs.Enabled {
 		secret, err := readSecret(rs.SecretFile)
@@ -103,12 +107,13 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 		cc.SignatureMaxSkew = rs.MaxSkew.D()
 	}
 	api, err := control.New(cc, control.Deps{
-		Assets:   asset.NewStore(st.Assets),
-		Sessions: sessions{revocation.NewStore(st.JS, st.Revoked)},
-		Keys:     keys{r: rot, signing: signing},
-		Edges:    st.Edges,
-		Metrics:  reg,
-		Log:      log.With("part", "api"),
+		Assets:    asset.NewStore(st.Assets),
+		Sessions:  sessions{revocation.NewStore(st.JS, st.Revoked)},
+		Keys:      keys{r: rot, signing: signing},
+		Edges:     st.Edges,
+		Allowlist: allowlist{revocation.NewAllowStore(st.JS, st.Allowed)},
+		Metrics:   reg,
+		Log:       log.With("part", "api"),
 	})
 	if err != nil {
 		return nil, err

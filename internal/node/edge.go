@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/smd-media/smd/internal/accessstream"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/fleet"
@@ -36,12 +38,14 @@ type edgeRole struct {
 	revoked *revocation.Watcher
 	srv     *edge.Server
 	started time.Time
+	// publisher sends the access events to the stream (nil when off).
+	publisher *accessstream.Publisher
 }
 
 // startEdge starts the edge's listeners at once, serving from the
 // snapshots (if any) until NATS answers; stores delivers the opened store
 // when it does, and the watches and heartbeats start then.
-func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[string]http.Handler,
+func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[string]http.Handler, nc *nats.Conn,
 	reg *prometheus.Registry, version string, log *slog.Logger, run func(func() error)) (*edgeRole, func(*natsstore.Store), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data_dir: %w", err)
@@ -63,7 +67,16 @@ func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[st
 	if err := e.revoked.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Error("revocation snapshot not usable; waiting for NATS", "err", err)
 	}
+	// Access events: published from the start, spooled until NATS answers.
+	if e.publisher, err = startPublisher(ctx, cfg, nc, reg, log, run); err != nil {
+		return nil, nil, err
+	}
+	var access edge.AccessLogger
+	if e.publisher != nil {
+		access = e.publisher
+	}
 	e.srv, err = edge.StartWith(ctx, cfg, log, edge.Extras{
+		Access:   access,
 		Keys:     e.keys,
 		KeyCount: func() int { return len(e.keys.KeyIDs()) },
 		Revoked:  e.revoked,

@@ -14,7 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/smd-media/smd/internal/accessexport"
+	"github.com/smd-media/smd/internal/accessstream"
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/detect"
 	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/natsstore"
 	"github.com/smd-media/smd/internal/seal"
@@ -48,6 +51,12 @@ type Node struct {
 	storeMu sync.Mutex
 	store   *natsstore.Store
 	opened  chan struct{}
+
+	// The access stream's parts (nil when off).
+	publisher *accessstream.Publisher
+	consumer  *accessstream.Consumer
+	exporter  *accessexport.Exporter
+	detector  *detect.Detector // guarded by storeMu
 }
 
 func newNode(ctx context.Context, log *slog.Logger) (*Node, context.Context) {
@@ -178,29 +187,33 @@ func StartEdge(ctx context.Context, cfg *config.Edge, version string, log *slog.
 	} else if p != nil {
 		mount = map[string]http.Handler{"/v1/": p}
 	}
-	e, opened, err := startEdge(ctx, cfg, mk, mount, newRegistry(), version, log, n.run)
+	e, opened, err := startEdge(ctx, cfg, mk, mount, n.conn.nc, newRegistry(), version, log, n.run)
 	if err != nil {
 		n.Close()
 		return nil, err
 	}
-	n.Edge, n.revoked = e.srv, e.revoked
+	n.Edge, n.revoked, n.publisher = e.srv, e.revoked, e.publisher
 	n.openInBackground(ctx, opened)
 	return n, nil
 }
 
 // StartServe runs `smd serve`: an embedded NATS server, the control plane
 // and an edge that also serves the API under /v1/.
-func StartServe(ctx context.Context, cfg *config.Serve, version string, log *slog.Logger) (*Node, error) {
-	return start(ctx, cfg, true, version, log)
+func StartServe(ctx context.Context, cfg *config.Serve, version string, log *slog.Logger, opts ...Option) (*Node, error) {
+	return start(ctx, cfg, true, version, log, opts...)
 }
 
 // StartControl runs `smd control`: the control plane against external
 // NATS; the API on control.listen.
-func StartControl(ctx context.Context, cfg *config.Serve, version string, log *slog.Logger) (*Node, error) {
-	return start(ctx, cfg, false, version, log)
+func StartControl(ctx context.Context, cfg *config.Serve, version string, log *slog.Logger, opts ...Option) (*Node, error) {
+	return start(ctx, cfg, false, version, log, opts...)
 }
 
-func start(ctx context.Context, cfg *config.Serve, embedded bool, version string, log *slog.Logger) (_ *Node, err error) {
+func start(ctx context.Context, cfg *config.Serve, embedded bool, version string, log *slog.Logger, opts ...Option) (_ *Node, err error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	n, ctx := newNode(ctx, log)
 	defer func() {
 		if err != nil {
@@ -237,6 +250,19 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	if err != nil {
 		return nil, err
 	}
+	if o.consumer == nil {
+		if opt := detectorOption(cfg, reg, log, o.onDecision, func(d *detect.Detector) {
+			n.storeMu.Lock()
+			n.detector = d
+			n.storeMu.Unlock()
+			n.run(func() error { return d.Run(ctx) })
+		}); opt != nil {
+			opt(&o)
+		}
+	}
+	if err := n.startAccessReaders(ctx, cfg, st, &o, reg, log); err != nil {
+		return nil, err
+	}
 	if cfg.Control.Listen != "" {
 		if n.APIAddr, err = serveAPI(ctx, cfg.Control.Listen, c.api, n.run); err != nil {
 			return nil, err
@@ -250,11 +276,11 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 		}
 		return n, nil
 	}
-	e, opened, err := startEdge(ctx, &cfg.Edge, mk, map[string]http.Handler{"/v1/": c.api}, reg, version, log, n.run)
+	e, opened, err := startEdge(ctx, &cfg.Edge, mk, map[string]http.Handler{"/v1/": c.api}, n.conn.nc, reg, version, log, n.run)
 	if err != nil {
 		return nil, err
 	}
-	n.Edge, n.revoked = e.srv, e.revoked
+	n.Edge, n.revoked, n.publisher = e.srv, e.revoked, e.publisher
 	opened(st)
 	return n, nil
 }

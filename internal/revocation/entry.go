@@ -21,6 +21,10 @@ const (
 	maxSessionID = 200 // SMDE's API limit
 	maxReason    = 1024
 	maxBy        = 200
+	// MaxFeatures bounds the entries of Entry.Features, and
+	// maxFeatureName their names.
+	MaxFeatures    = 32
+	maxFeatureName = 64
 )
 
 // Entry is one revoked session as stored in smd_revoked (JSON value, key =
@@ -40,6 +44,10 @@ type Entry struct {
 	RevokedAt time.Time `json:"revoked_at"`
 	// ExpiresAt is when the revocation ends; zero: until unrevoked.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Features is the detector's breakdown of Score for automatic
+	// revocations: the session's features and the score's terms, by name
+	// (at most 32, names of 1-64 lowercase letters, digits or '_').
+	Features map[string]float64 `json:"features,omitempty"`
 }
 
 // ValidSessionID reports whether id is a session id in SMDE's syntax: 1-200
@@ -103,7 +111,35 @@ func (e *Entry) validate() error {
 	if math.IsNaN(e.Score) || math.IsInf(e.Score, 0) {
 		return &FieldError{"score", "must be a finite number"}
 	}
+	return validFeatures(e.Features)
+}
+
+// validFeatures checks a feature breakdown.
+func validFeatures(f map[string]float64) error {
+	if len(f) > MaxFeatures {
+		return &FieldError{"features", fmt.Sprintf("must have at most %d entries", MaxFeatures)}
+	}
+	for k, v := range f {
+		if !validFeatureName(k) {
+			return &FieldError{"features", fmt.Sprintf("name %q must be 1-%d lowercase letters, digits or '_'", k, maxFeatureName)}
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return &FieldError{"features", fmt.Sprintf("%s must be a finite number", k)}
+		}
+	}
 	return nil
+}
+
+func validFeatureName(k string) bool {
+	if k == "" || len(k) > maxFeatureName {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeEntry reads a stored value; key is the session id it is stored

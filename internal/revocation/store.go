@@ -1,16 +1,11 @@
 package revocation
 
 import (
-	"container/heap"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -25,30 +20,21 @@ const (
 // Store reads and writes revocations in the smd_revoked bucket. It is safe
 // for concurrent use.
 //
-// Writes go through JetStream directly rather than the KV API because a
-// per-key TTL exists only on KV Create: a revocation publishes its value
-// on the key's subject with a Nats-TTL header (none for "until
-// unrevoked"). The bucket keeps one message per key (History 1), so that
-// single publish replaces any earlier revocation of the session and its
-// TTL at once, without a moment where the session reads as not revoked
-// (which delete-then-create would have).
+// A revocation is one publish of its value with a Nats-TTL header (none
+// for "until unrevoked"; see ttlBucket): it replaces any earlier
+// revocation of the session and its TTL at once, without a moment where
+// the session reads as not revoked.
 type Store struct {
-	js  jetstream.JetStream
-	kv  jetstream.KeyValue
-	pre string
+	ttlBucket
 	// now is the clock of RevokedAt and ExpiresAt.
 	now func() time.Time
-
-	mu        sync.Mutex
-	markerTTL time.Duration // of unrevoke markers; read from the bucket once
-	haveTTL   bool
 }
 
 // NewStore returns a store on the bucket kv (natsstore.Store.Revoked),
 // writing through js (natsstore.Store.JS). The bucket must have per-key TTL
 // enabled (natsstore.Open does that).
 func NewStore(js jetstream.JetStream, kv jetstream.KeyValue) *Store {
-	return &Store{js: js, kv: kv, pre: "$KV." + kv.Bucket() + ".", now: time.Now}
+	return &Store{ttlBucket: newTTLBucket(js, kv), now: time.Now}
 }
 
 // Revoke writes e under e.SessionID and returns the bucket revision of the
@@ -67,9 +53,7 @@ func (s *Store) Revoke(ctx context.Context, e Entry, ttl time.Duration) (uint64,
 	if ttl < 0 {
 		return 0, &FieldError{"ttl", "must not be negative"}
 	}
-	if ttl > 0 {
-		ttl = max(time.Second, (ttl+time.Second-1)/time.Second*time.Second)
-	}
+	ttl = roundTTL(ttl)
 	if e.RevokedAt.IsZero() {
 		e.RevokedAt = s.now()
 	}
@@ -82,16 +66,11 @@ func (s *Store) Revoke(ctx context.Context, e Entry, ttl time.Duration) (uint64,
 	if err != nil {
 		return 0, fmt.Errorf("revocation: encode: %w", err)
 	}
-	msg := &nats.Msg{Subject: s.pre + e.SessionID, Data: b, Header: nats.Header{}}
-	var opts []jetstream.PublishOpt
-	if ttl > 0 {
-		opts = append(opts, jetstream.WithMsgTTL(ttl))
-	}
-	ack, err := s.js.PublishMsg(ctx, msg, opts...)
+	rev, err := s.put(ctx, e.SessionID, b, ttl)
 	if err != nil {
 		return 0, fmt.Errorf("revocation: revoke %s: %w", e.SessionID, err)
 	}
-	return ack.Sequence, nil
+	return rev, nil
 }
 
 // Unrevoke removes the revocation of id and reports whether there was one.
@@ -101,48 +80,11 @@ func (s *Store) Unrevoke(ctx context.Context, id string) (bool, error) {
 	if !ValidSessionID(id) {
 		return false, ErrInvalidSessionID
 	}
-	ttl, err := s.purgeTTL(ctx)
+	ok, err := s.purge(ctx, id)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("revocation: unrevoke %s: %w", id, err)
 	}
-	// Purge exactly the revision read, so that "existed" is true to what
-	// was removed; a revocation written in between is read again.
-	for {
-		cur, err := s.kv.Get(ctx, id)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("revocation: unrevoke %s: %w", id, err)
-		}
-		opts := []jetstream.KVDeleteOpt{jetstream.LastRevision(cur.Revision())}
-		if ttl > 0 {
-			opts = append(opts, jetstream.PurgeTTL(ttl))
-		}
-		err = s.kv.Purge(ctx, id, opts...)
-		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("revocation: unrevoke %s: %w", id, err)
-		}
-		return true, nil
-	}
-}
-
-// purgeTTL returns the bucket's marker TTL, read once.
-func (s *Store) purgeTTL(ctx context.Context) (time.Duration, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.haveTTL {
-		return s.markerTTL, nil
-	}
-	st, err := s.kv.Status(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("revocation: bucket status: %w", err)
-	}
-	s.markerTTL, s.haveTTL = st.LimitMarkerTTL(), true
-	return s.markerTTL, nil
+	return ok, nil
 }
 
 // Get returns the revocation of id; false when there is none or it has
@@ -151,14 +93,14 @@ func (s *Store) Get(ctx context.Context, id string) (Entry, bool, error) {
 	if !ValidSessionID(id) {
 		return Entry{}, false, ErrInvalidSessionID
 	}
-	kve, err := s.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Entry{}, false, nil
-	}
+	v, ok, err := s.get(ctx, id)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("revocation: get %s: %w", id, err)
 	}
-	e, err := decodeEntry(id, kve.Value())
+	if !ok {
+		return Entry{}, false, nil
+	}
+	e, err := decodeEntry(id, v)
 	if err != nil {
 		return Entry{}, false, err
 	}
@@ -185,28 +127,9 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]Entry, str
 	if after != "" && !ValidSessionID(after) {
 		return nil, "", &FieldError{"after", "must be a session id (1-200 letters, digits or '_')"}
 	}
-	// Keep the limit+1 smallest ids above the cursor in a max-heap.
-	h := &maxHeap{}
-	err := s.keys(ctx, func(k string) {
-		if k <= after {
-			return
-		}
-		if h.Len() <= limit {
-			heap.Push(h, k)
-		} else if k < (*h)[0] {
-			(*h)[0] = k
-			heap.Fix(h, 0)
-		}
-	})
+	ids, next, err := s.page(ctx, after, limit)
 	if err != nil {
-		return nil, "", err
-	}
-	ids := []string(*h)
-	slices.Sort(ids)
-	next := ""
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = ids[limit-1]
+		return nil, "", fmt.Errorf("revocation: %w", err)
 	}
 	out := make([]Entry, 0, len(ids))
 	for _, id := range ids {
@@ -226,39 +149,8 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]Entry, str
 // (Set().Len()).
 func (s *Store) Count(ctx context.Context) (int, error) {
 	n := 0
-	err := s.keys(ctx, func(string) { n++ })
-	return n, err
-}
-
-// keys calls fn with every key of the bucket.
-func (s *Store) keys(ctx context.Context, fn func(string)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	l, err := s.kv.ListKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("revocation: list keys: %w", err)
+	if err := s.keys(ctx, func(string) { n++ }); err != nil {
+		return 0, fmt.Errorf("revocation: %w", err)
 	}
-	defer l.Stop()
-	for k := range l.Keys() {
-		fn(k)
-	}
-	// The lister closes its channel when done or when ctx ends.
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("revocation: list keys: %w", err)
-	}
-	return nil
-}
-
-// maxHeap is a max-heap of strings.
-type maxHeap []string
-
-func (h maxHeap) Len() int           { return len(h) }
-func (h maxHeap) Less(i, j int) bool { return h[i] > h[j] }
-func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *maxHeap) Push(x any)        { *h = append(*h, x.(string)) }
-func (h *maxHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return n, nil
 }

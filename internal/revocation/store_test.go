@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ func TestStoreRoundTrip(t *testing.T) {
 	_, s := openStore(t, nc, natsstore.Limits{})
 	ctx := context.Background()
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	in := Entry{SessionID: "sess_1", Type: TypeAuto, Reason: "shared on 4 IPs", Score: 0.93, By: "detector", RevokedAt: at}
+	in := Entry{SessionID: "sess_1", Type: TypeAuto, Reason: "shared on 4 IPs", Score: 0.93, By: "detector", RevokedAt: at,
+		Features: map[string]float64{"places": 4, "speed": 1.25}}
 	rev, err := s.Revoke(ctx, in, 0)
 	if err != nil || rev == 0 {
 		t.Fatalf("revoke: %d, %v", rev, err)
@@ -29,7 +31,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("get: %v, %v", ok, err)
 	}
-	if got != in {
+	if !reflect.DeepEqual(got, in) {
 		t.Fatalf("got %+v\nwant %+v", got, in)
 	}
 	// Defaults: type manual, RevokedAt now, ExpiresAt from the TTL rounded
@@ -72,6 +74,10 @@ func TestStoreRejectsBadInput(t *testing.T) {
 		{"by too long", with(func(e *Entry) { e.By = strings.Repeat("b", 201) }), 0, "by"},
 		{"NaN score", with(func(e *Entry) { e.Score = math.NaN() }), 0, "score"},
 		{"infinite score", with(func(e *Entry) { e.Score = math.Inf(1) }), 0, "score"},
+		{"NaN feature", with(func(e *Entry) { e.Features = map[string]float64{"speed": math.NaN()} }), 0, "features"},
+		{"feature name", with(func(e *Entry) { e.Features = map[string]float64{"Speed": 1} }), 0, "features"},
+		{"empty feature name", with(func(e *Entry) { e.Features = map[string]float64{"": 1} }), 0, "features"},
+		{"too many features", with(func(e *Entry) { e.Features = manyFeatures(MaxFeatures + 1) }), 0, "features"},
 		{"negative ttl", ok, -time.Second, "ttl"},
 		{"201 characters, checked before the ttl", with(func(e *Entry) { e.SessionID = strings.Repeat("x", 201) }), -1, "session_id"},
 	} {
@@ -247,4 +253,13 @@ func TestStoreTTL(t *testing.T) {
 	if n, err := s.Count(ctx); n != 2 || err != nil {
 		t.Errorf("count %d, %v", n, err)
 	}
+}
+
+// manyFeatures returns n features f0, f1, ...
+func manyFeatures(n int) map[string]float64 {
+	m := map[string]float64{}
+	for i := 0; i < n; i++ {
+		m[fmt.Sprintf("f%d", i)] = float64(i)
+	}
+	return m
 }

@@ -30,7 +30,10 @@ type stack struct {
 	adminFile string
 }
 
-func startStack(t *testing.T) *stack {
+// startStack runs the stack; adjust, when given, changes the
+// configuration before it starts (the detector is off unless it turns it
+// on, so that the harness's own measurements do not race it).
+func startStack(t *testing.T, adjust ...func(*config.Serve)) *stack {
 	t.Helper()
 	o, err := origin.New(origin.Config{})
 	if err != nil {
@@ -54,6 +57,10 @@ func startStack(t *testing.T) *stack {
 	cfg.Routes = []config.Route{{Prefix: "/", Origin: srv.URL}}
 	cfg.Control.PlaybackScheme = "http"
 	cfg.NATS.Heartbeat = config.Duration(200 * time.Millisecond)
+	cfg.Detector.Enabled = false
+	for _, f := range adjust {
+		f(cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -204,6 +204,47 @@ func (c *Client) ListRevoked(ctx context.Context, after string, limit int) ([]co
 	return p.Items, p.Next, err
 }
 
+// AllowResult is an allowance with its bucket revision.
+type AllowResult struct {
+	control.Allowance
+	Revision uint64 `json:"revision"`
+}
+
+// Allow allowlists a session (the detector never revokes it); ttl 0 means
+// until removed.
+func (c *Client) Allow(ctx context.Context, id, reason string, ttl time.Duration) (AllowResult, error) {
+	body := map[string]any{}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	if ttl > 0 {
+		body["ttl"] = int64((ttl + time.Second - 1) / time.Second)
+	}
+	b, _ := json.Marshal(body)
+	var r AllowResult
+	err := c.do(ctx, "PUT", "/v1/sessions/"+url.PathEscape(id)+"/allow", nil, b, &r)
+	return r, err
+}
+
+// Disallow removes a session's allowance (an allowlisting or a hold-off).
+func (c *Client) Disallow(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/v1/sessions/"+url.PathEscape(id)+"/allow", nil, nil, nil)
+}
+
+// Allowance returns a session's allowance.
+func (c *Client) Allowance(ctx context.Context, id string) (control.Allowance, error) {
+	var a control.Allowance
+	err := c.do(ctx, "GET", "/v1/sessions/"+url.PathEscape(id)+"/allow", nil, nil, &a)
+	return a, err
+}
+
+// ListAllowed returns a page of allowances and the next cursor.
+func (c *Client) ListAllowed(ctx context.Context, after string, limit int) ([]control.Allowance, string, error) {
+	var p page[control.Allowance]
+	err := c.do(ctx, "GET", "/v1/sessions/allowed", pageQuery(after, limit), nil, &p)
+	return p.Items, p.Next, err
+}
+
 // Asset returns an asset.
 func (c *Client) Asset(ctx context.Context, id string) (*asset.Asset, error) {
 	var a asset.Asset

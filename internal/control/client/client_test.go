@@ -7,6 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/smd-media/smd/internal/control/controltest"
 )
 
 func TestNew(t *testing.T) {
@@ -53,5 +56,35 @@ func TestErrors(t *testing.T) {
 	}
 	if gotPath != "/base/v1/assets?after=a1&limit=5" {
 		t.Errorf("path %q", gotPath)
+	}
+}
+
+func TestAllowlist(t *testing.T) {
+	e := controltest.Start(t, controltest.Options{})
+	ctx := context.Background()
+	admin, err := New(e.URL, e.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := admin.Allow(ctx, "vip1", "QA rig", 90*time.Minute+time.Millisecond)
+	if err != nil || r.SessionID != "vip1" || r.Kind != "allow" || r.Revision == 0 || r.ExpiresAt.Sub(r.AllowedAt) != 90*time.Minute+time.Second {
+		t.Fatalf("allow: %+v %v", r, err)
+	}
+	if a, err := admin.Allowance(ctx, "vip1"); err != nil || a.Reason != "QA rig" {
+		t.Errorf("allowance: %+v %v", a, err)
+	}
+	if _, err := admin.Allow(ctx, "vip2", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	items, next, err := admin.ListAllowed(ctx, "", 1)
+	if err != nil || len(items) != 1 || next != "vip1" {
+		t.Errorf("page: %+v %q %v", items, next, err)
+	}
+	if err := admin.Disallow(ctx, "vip1"); err != nil {
+		t.Fatal(err)
+	}
+	var ae *Error
+	if err := admin.Disallow(ctx, "vip1"); !errors.As(err, &ae) || ae.Code != "session_not_allowed" {
+		t.Errorf("disallow again: %v", err)
 	}
 }

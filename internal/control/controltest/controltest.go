@@ -1,7 +1,7 @@
 // Package controltest runs the control-plane API for tests of other
-// packages (the CLI, end-to-end tests): in-memory sessions and keys, real
-// embedded NATS for assets and edges, API keys in a temporary file, and a
-// loopback HTTP server.
+// packages (the CLI, end-to-end tests): in-memory sessions, allowlist and
+// keys, real embedded NATS for assets and edges, API keys in a temporary
+// file, and a loopback HTTP server.
 package controltest
 
 import (
@@ -116,6 +116,102 @@ func (s *Sessions) List(_ context.Context, after string, limit int) ([]control.R
 	return out, next, nil
 }
 
+// Allowlist is an in-memory control.Allowlist.
+type Allowlist struct {
+	mu sync.Mutex
+	m  map[string]control.Allowance
+	// Fail, when set, is returned by every method.
+	Fail error
+}
+
+// NewAllowlist returns an empty Allowlist.
+func NewAllowlist() *Allowlist { return &Allowlist{m: map[string]control.Allowance{}} }
+
+// SetFail sets Fail under the lock.
+func (l *Allowlist) SetFail(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Fail = err
+}
+
+// Allow implements control.Allowlist.
+func (l *Allowlist) Allow(_ context.Context, a control.Allowance, ttl time.Duration) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return 0, l.Fail
+	}
+	if ttl > 0 {
+		a.ExpiresAt = a.AllowedAt.Add(ttl)
+	}
+	l.m[a.SessionID] = a
+	return uint64(len(l.m)), nil
+}
+
+// HoldOff implements control.Allowlist: it keeps an allowance without end
+// or lasting longer, as revocation.AllowStore does.
+func (l *Allowlist) HoldOff(_ context.Context, id, by string, ttl time.Duration) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return false, l.Fail
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if cur, ok := l.m[id]; ok && (cur.ExpiresAt.IsZero() || !cur.ExpiresAt.Before(now.Add(ttl))) {
+		return false, nil
+	}
+	l.m[id] = control.Allowance{SessionID: id, Kind: "hold_off", Reason: "automatic revocation lifted", By: by, AllowedAt: now, ExpiresAt: now.Add(ttl)}
+	return true, nil
+}
+
+// Disallow implements control.Allowlist.
+func (l *Allowlist) Disallow(_ context.Context, id string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return false, l.Fail
+	}
+	_, ok := l.m[id]
+	delete(l.m, id)
+	return ok, nil
+}
+
+// Get implements control.Allowlist.
+func (l *Allowlist) Get(_ context.Context, id string) (control.Allowance, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return control.Allowance{}, false, l.Fail
+	}
+	a, ok := l.m[id]
+	return a, ok, nil
+}
+
+// List implements control.Allowlist.
+func (l *Allowlist) List(_ context.Context, after string, limit int) ([]control.Allowance, string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Fail != nil {
+		return nil, "", l.Fail
+	}
+	var ids []string
+	for id := range l.m {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	next := ""
+	if len(ids) > limit {
+		ids, next = ids[:limit], ids[limit-1]
+	}
+	out := []control.Allowance{}
+	for _, id := range ids {
+		out = append(out, l.m[id])
+	}
+	return out, next, nil
+}
+
 // Keys is an in-memory control.Keys holding KID as primary.
 type Keys struct {
 	mu      sync.Mutex
@@ -195,6 +291,7 @@ type Env struct {
 	Server   *httptest.Server
 	API      *control.API
 	Sessions *Sessions
+	Allowed  *Allowlist
 	Keys     *Keys
 	Assets   *asset.Store
 	Edges    jetstream.KeyValue
@@ -224,7 +321,7 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Sessions: NewSessions(), Keys: NewKeys(), Assets: asset.NewStore(st.Assets), Edges: st.Edges}
+	e := &Env{Sessions: NewSessions(), Allowed: NewAllowlist(), Keys: NewKeys(), Assets: asset.NewStore(st.Assets), Edges: st.Edges}
 	var ks []apikey.Key
 	for _, k := range []struct {
 		id, scope string
@@ -246,7 +343,7 @@ func Start(t testing.TB, o Options) *Env {
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
-	deps := control.Deps{Assets: e.Assets, Sessions: e.Sessions, Keys: e.Keys, Edges: st.Edges}
+	deps := control.Deps{Assets: e.Assets, Sessions: e.Sessions, Allowlist: e.Allowed, Keys: e.Keys, Edges: st.Edges}
 	if o.Deps != nil {
 		o.Deps(&deps)
 	}

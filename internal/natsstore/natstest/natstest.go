@@ -34,7 +34,8 @@ func Single(t testing.TB) (*server.Server, *nats.Conn) {
 	return srv, nc
 }
 
-// Cluster is a NATS cluster on 127.0.0.1.
+// Cluster is a NATS cluster on 127.0.0.1 (or one restartable node, see
+// StartSingle).
 type Cluster struct {
 	t       testing.TB
 	mu      sync.Mutex
@@ -177,4 +178,22 @@ func freePort(t testing.TB) string {
 	defer ln.Close()
 	_, p, _ := net.SplitHostPort(ln.Addr().String())
 	return p
+}
+
+// StartSingle starts one node with JetStream, not clustered, that can be
+// stopped and restarted (Stop(0), Restart(0)) on the same store directory
+// and client address: a JetStream restart under traffic. It stops at the
+// test's end.
+func StartSingle(t testing.TB) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, servers: make([]*server.Server, 1), cfgs: []natsstore.EmbeddedConfig{{
+		DataDir: t.TempDir(), Name: "single", Listen: "127.0.0.1:" + freePort(t),
+	}}}
+	s, err := natsstore.StartEmbedded(c.cfgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.servers[0] = s
+	t.Cleanup(c.Shutdown)
+	return c
 }

@@ -1,0 +1,190 @@
+package accessstream
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/natsstore"
+)
+
+// Partition returns the partition of an event: FNV-1a (32 bits) of the
+// session id modulo natsstore.AccessPartitions, so that all the events of
+// a session land on one subject and one consumer. An event without a
+// session id (refused before a token was read) goes by its request id,
+// which spreads such events evenly; with neither, partition 0.
+func Partition(sessionID, requestID string) int {
+	key := sessionID
+	if key == "" {
+		key = requestID
+	}
+	if key == "" {
+		return 0
+	}
+	// FNV-1a, as hash/fnv computes it, without its allocation.
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % natsstore.AccessPartitions)
+}
+
+// Subject returns the subject of partition p: smd.access.<p>.
+func Subject(p int) string {
+	return natsstore.AccessSubjectPrefix + strconv.Itoa(p)
+}
+
+// maxDurationMS bounds duration_ms on decoding (about 31 years), so that
+// the conversion to a time.Duration cannot overflow.
+const maxDurationMS = 1e12
+
+// AppendEvent appends the JSON encoding of e to dst: the fields and names
+// of the access log file (package accesslog), time in UTC with nanoseconds,
+// duration_ms computed from Duration (to the microsecond), no trailing
+// newline. The bytes equal encoding/json's (HTML characters unescaped),
+// written without reflection or allocation.
+func AppendEvent(dst []byte, e *accesslog.Event) []byte {
+	dst = append(dst, `{"time":"`...)
+	dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","edge_id":`...)
+	dst = appendString(dst, e.EdgeID)
+	dst = append(dst, `,"request_id":`...)
+	dst = appendString(dst, e.RequestID)
+	dst = appendOpt(dst, `,"session_id":`, e.SessionID)
+	dst = appendOpt(dst, `,"kid":`, e.KeyID)
+	dst = append(dst, `,"verdict":`...)
+	dst = appendString(dst, e.Verdict)
+	dst = appendOpt(dst, `,"reason":`, e.Reason)
+	dst = append(dst, `,"status":`...)
+	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	dst = append(dst, `,"viewer_ip":`...)
+	dst = appendString(dst, e.ViewerIP)
+	dst = appendOpt(dst, `,"country":`, e.Country)
+	dst = appendOpt(dst, `,"user_agent":`, e.UserAgent)
+	dst = appendOpt(dst, `,"referer":`, e.Referer)
+	dst = append(dst, `,"method":`...)
+	dst = appendString(dst, e.Method)
+	dst = appendOpt(dst, `,"route":`, e.Route)
+	dst = appendOpt(dst, `,"origin_path":`, e.OriginPath)
+	dst = append(dst, `,"bytes_sent":`...)
+	dst = strconv.AppendInt(dst, e.BytesSent, 10)
+	dst = append(dst, `,"duration_ms":`...)
+	dst = appendFloat(dst, durationMS(e.Duration))
+	dst = appendOpt(dst, `,"cache_status":`, e.CacheStatus)
+	return append(dst, '}')
+}
+
+// durationMS is the access log's duration_ms: whole microseconds, in
+// milliseconds.
+func durationMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// DecodeEvent reads an event written by [AppendEvent] (or by the access
+// log file). Time is returned in UTC; Duration is read from duration_ms,
+// to the microsecond, and DurationMS set to match, so that encoding the
+// result gives the same event back. It rejects what AppendEvent could not
+// have written: a time outside years 1-9999, a negative or absurd
+// duration.
+func DecodeEvent(b []byte) (*accesslog.Event, error) {
+	var e accesslog.Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("access event: %w", err)
+	}
+	e.Time = e.Time.UTC()
+	if y := e.Time.Year(); y < 1 || y > 9999 {
+		return nil, fmt.Errorf("access event: time %d is out of range", y)
+	}
+	if math.IsNaN(e.DurationMS) || e.DurationMS < 0 || e.DurationMS > maxDurationMS {
+		return nil, fmt.Errorf("access event: duration_ms %v is out of range", e.DurationMS)
+	}
+	e.Duration = time.Duration(math.Round(e.DurationMS*1000)) * time.Microsecond
+	e.DurationMS = durationMS(e.Duration)
+	return &e, nil
+}
+
+func appendOpt(dst []byte, key, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, key...)
+	return appendString(dst, v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string exactly as encoding/json does
+// with HTML escaping off: control characters, quote and backslash escaped,
+// invalid UTF-8 replaced by \ufffd, U+2028 and U+2029 escaped.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendFloat writes f as encoding/json does (ES6 number formatting).
+func appendFloat(dst []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}

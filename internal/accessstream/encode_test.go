@@ -1,0 +1,207 @@
+package accessstream
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/natsstore"
+)
+
+var at = time.Date(2026, 11, 22, 12, 30, 15, 123456789, time.FixedZone("CET", 3600))
+
+// encodeCases are events to encode; the fuzz target starts from them too.
+var encodeCases = []struct {
+	name string
+	ev   accesslog.Event
+}{
+	{"minimal", accesslog.Event{Time: at, EdgeID: "e1", RequestID: "r1", Verdict: "rejected", Status: 405, ViewerIP: "198.51.100.1", Method: "POST"}},
+	{"all fields", accesslog.Event{Time: at, EdgeID: "edge-1", RequestID: "abc-1", SessionID: "S1", KeyID: "k1",
+		Verdict: "allow", Reason: "", Status: 206, ViewerIP: "2001:db8::1", Country: "FR", UserAgent: "Mozilla/5.0 (X11)",
+		Referer: "https://portal.example.com/watch?v=1&t=2", Method: "GET", Route: "/vod/", OriginPath: "/vod/a/seg-1.ts",
+		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
+	{"html and quotes", accesslog.Event{Time: at, EdgeID: "e<1>", RequestID: `r"1"`, UserAgent: `a\b<script>&amp;`, Method: "GET", Verdict: "deny", Reason: "expired"}},
+	{"control characters", accesslog.Event{Time: at, UserAgent: "a\x00b\x01\b\f\n\r\t\x1f\x7f", Method: "GET"}},
+	{"invalid utf-8", accesslog.Event{Time: at, UserAgent: "caf\xe9 \xff\xfe", Referer: "\xc3", Method: "GET"}},
+	{"line separators", accesslog.Event{Time: at, UserAgent: "a\u2028b\u2029c é 日本 🎬", Method: "GET"}},
+	{"zero time and duration", accesslog.Event{Method: "HEAD"}},
+	{"long duration", accesslog.Event{Time: at, Duration: 36*time.Hour + 7*time.Microsecond + 999*time.Nanosecond, Method: "GET"}},
+	{"sub-microsecond duration", accesslog.Event{Time: at, Duration: 999 * time.Nanosecond, Method: "GET"}},
+	{"negative numbers", accesslog.Event{Time: at, Status: -1, BytesSent: -5, Method: "GET"}},
+}
+
+// logged is e as the access log file writes it.
+func logged(e accesslog.Event) accesslog.Event {
+	e.DurationMS = float64(e.Duration.Microseconds()) / 1000
+	e.Time = e.Time.UTC()
+	return e
+}
+
+func TestAppendEventMatchesEncodingJSON(t *testing.T) {
+	for _, tc := range encodeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			e := logged(tc.ev)
+			if err := enc.Encode(&e); err != nil {
+				t.Fatal(err)
+			}
+			got := AppendEvent(nil, &tc.ev)
+			if string(got) != strings.TrimSuffix(want.String(), "\n") {
+				t.Fatalf("AppendEvent:\n%s\nencoding/json:\n%s", got, want.String())
+			}
+		})
+	}
+}
+
+func TestDecodeEventRoundTrip(t *testing.T) {
+	for _, tc := range encodeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := AppendEvent(nil, &tc.ev)
+			got, err := DecodeEvent(b)
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			want := logged(tc.ev)
+			want.Duration = want.Duration.Truncate(time.Microsecond)
+			want.UserAgent, want.Referer = validUTF8(want.UserAgent), validUTF8(want.Referer)
+			if d := diffEvents(got, &want); d != "" {
+				t.Fatal(d)
+			}
+			// Invalid UTF-8 is replaced on the first trip; then the
+			// encoding is a fixed point.
+			again := AppendEvent(nil, got)
+			if !utf8.ValidString(tc.ev.UserAgent+tc.ev.Referer) || bytes.Equal(again, b) {
+				return
+			}
+			t.Fatalf("re-encoded differently:\n%s\n%s", b, again)
+		})
+	}
+}
+
+// validUTF8 replaces each invalid byte by U+FFFD, as JSON encoding does.
+func validUTF8(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r) // an invalid byte ranges as utf8.RuneError
+	}
+	return b.String()
+}
+
+func TestDecodeEventReadsTheAccessLogFile(t *testing.T) {
+	// A line as internal/accesslog writes it.
+	line := `{"time":"2026-11-22T11:00:00Z","edge_id":"e1","request_id":"","session_id":"S1","verdict":"allow","status":200,"viewer_ip":"198.51.100.10","method":"GET","origin_path":"/vod/a<b>.ts","bytes_sent":1024,"duration_ms":1.5}`
+	e, err := DecodeEvent([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.SessionID != "S1" || e.Duration != 1500*time.Microsecond || e.OriginPath != "/vod/a<b>.ts" || !e.Time.Equal(time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)) {
+		t.Fatalf("%+v", e)
+	}
+}
+
+func TestDecodeEventRejects(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"not json", `{"time":`},
+		{"array", `[]`},
+		{"string status", `{"status":"200"}`},
+		{"float bytes", `{"bytes_sent":1.5}`},
+		{"bad time", `{"time":"yesterday"}`},
+		{"year 0 after utc", `{"time":"0001-01-01T00:30:00+01:00"}`},
+		{"negative duration", `{"time":"2026-01-01T00:00:00Z","duration_ms":-1}`},
+		{"huge duration", `{"time":"2026-01-01T00:00:00Z","duration_ms":1e300}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if e, err := DecodeEvent([]byte(tc.in)); err == nil {
+				t.Fatalf("accepted: %+v", e)
+			}
+		})
+	}
+}
+
+func TestPartition(t *testing.T) {
+	// The values must never change: publishers and consumers of
+	// different versions share them.
+	for _, tc := range []struct {
+		session, request string
+		want             int
+	}{
+		{"S1", "", 9},
+		{"S1", "other", 9},
+		{"", "r-1", 11},
+		{"", "", 0},
+		{"a", "", 12},
+		{"session-0123456789", "", 9},
+	} {
+		if got := Partition(tc.session, tc.request); got != tc.want {
+			t.Errorf("Partition(%q, %q) = %d, want %d", tc.session, tc.request, got, tc.want)
+		}
+	}
+	counts := make([]int, natsstore.AccessPartitions)
+	for i := range 16000 {
+		counts[Partition("session-"+strconv.Itoa(i), "")]++
+	}
+	for p, n := range counts {
+		if n < 800 || n > 1200 {
+			t.Errorf("partition %d got %d of 16000 sessions", p, n)
+		}
+	}
+	if Subject(7) != "smd.access.7" {
+		t.Fatal(Subject(7))
+	}
+}
+
+// diffEvents describes how a differs from b ("" when equal).
+func diffEvents(a, b *accesslog.Event) string {
+	if !a.Time.Equal(b.Time) || a.Time.Location() != time.UTC {
+		return "time " + a.Time.String() + " != " + b.Time.String()
+	}
+	x, y := *a, *b
+	x.Time, y.Time = time.Time{}, time.Time{}
+	if x != y {
+		xb, _ := json.Marshal(struct {
+			E accesslog.Event
+			D time.Duration
+		}{x, x.Duration})
+		yb, _ := json.Marshal(struct {
+			E accesslog.Event
+			D time.Duration
+		}{y, y.Duration})
+		return "got  " + string(xb) + "\nwant " + string(yb)
+	}
+	return ""
+}
+
+// FuzzDecodeEvent: DecodeEvent never panics; what it accepts encodes to
+// bytes that decode to the same event and re-encode identically (a fixed
+// point), so nothing is lost between the stream, the spool and exports.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, tc := range encodeCases {
+		f.Add(AppendEvent(nil, &tc.ev))
+	}
+	f.Add([]byte(`{"time":"2026-11-22T11:00:00+14:00","duration_ms":0.0005}`))
+	f.Add([]byte(`{"TIME":"2026-11-22T11:00:00Z","Session_ID":"x","user_agent":"\ud800"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := DecodeEvent(b)
+		if err != nil {
+			return
+		}
+		enc := AppendEvent(nil, e)
+		e2, err := DecodeEvent(enc)
+		if err != nil {
+			t.Fatalf("re-decoding %s: %v", enc, err)
+		}
+		if d := diffEvents(e2, e); d != "" {
+			t.Fatalf("%s\n%s", enc, d)
+		}
+		if enc2 := AppendEvent(nil, e2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not a fixed point:\n%s\n%s", enc, enc2)
+		}
+	})
+}

@@ -1,0 +1,506 @@
+package accessstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/natsstore"
+)
+
+// PublisherConfig configures a [Publisher]. Zero values take the defaults
+// named, except SyncInterval.
+type PublisherConfig struct {
+	// EdgeID starts every message id (required).
+	EdgeID string
+	// SpoolDir is the spool's directory (required); it also holds the
+	// sequence file of the message ids.
+	SpoolDir string
+	// SpoolMaxBytes bounds the spool's files; past it, events are dropped
+	// and counted. Default 1 GiB.
+	SpoolMaxBytes int64
+	// SegmentBytes is the size at which a new segment file starts.
+	// Default 16 MiB.
+	SegmentBytes int64
+	// SyncInterval is how often spooled events are fsynced: a machine
+	// crash (not a process crash) loses at most this much of the spool.
+	// 0 fsyncs after every write.
+	SyncInterval time.Duration
+	// Queue bounds the events waiting in memory for the publishing
+	// goroutine, in number (default 16384) and in estimated bytes
+	// (QueueBytes, default 32 MiB). A full queue drops the event: it
+	// fills only when the goroutine cannot even write the spool.
+	Queue      int
+	QueueBytes int64
+	// Batch is the most events published at once. Default 256.
+	Batch int
+	// MaxPending bounds the published events waiting for their
+	// acknowledgement. When that many more wait to be published (the
+	// stream is slower than the edge), they go to the spool. Default 4096.
+	MaxPending int
+	// AckTimeout is how long an acknowledgement may take before the
+	// publish counts as failed and its events are spooled. Default 5s.
+	AckTimeout time.Duration
+	// Log receives operational messages; none when nil.
+	Log *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (c *PublisherConfig) defaults() error {
+	if c.EdgeID == "" {
+		return errors.New("access stream: no edge id")
+	}
+	if c.SpoolDir == "" {
+		return errors.New("access stream: no spool directory")
+	}
+	if c.SpoolMaxBytes <= 0 {
+		c.SpoolMaxBytes = 1 << 30
+	}
+	if c.SegmentBytes <= 0 {
+		c.SegmentBytes = 16 << 20
+	}
+	c.SegmentBytes = min(c.SegmentBytes, c.SpoolMaxBytes)
+	if c.SyncInterval < 0 {
+		c.SyncInterval = 0
+	}
+	if c.Queue <= 0 {
+		c.Queue = 16384
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 32 << 20
+	}
+	if c.Batch <= 0 {
+		c.Batch = 256
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 4096
+	}
+	c.Batch = min(c.Batch, c.MaxPending)
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 5 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Publisher sends access events to the stream (see the package comment).
+// Log is safe for concurrent use; Run runs the one goroutine that
+// publishes and spools.
+type Publisher struct {
+	cfg      PublisherConfig
+	nc       *nats.Conn
+	sp       *spool
+	seq      *sequence
+	subjects [natsstore.AccessPartitions]string
+
+	mu     sync.RWMutex // guards closed against Log racing the end of Run
+	closed bool
+	ch     chan accesslog.Event
+	qbytes atomic.Int64
+	ran    atomic.Bool
+
+	published, spooled, dropped, spoolBytes, failures atomic.Int64
+
+	// Owned by Run's goroutine.
+	tail     []record // newest events, in memory, newer than the spool
+	tailSize int
+	flights  []*flight // published, acknowledgement awaited, in order
+	inFlight int       // events in flights
+	results  chan *flight
+	acks     *acker
+	failing  bool      // a publish failed: send nothing until flights resolve
+	retryAt  time.Time // no publishing before
+	backoff  time.Duration
+
+	// When an error was last logged, not to flood the log.
+	lastFullLog, lastFlushLog time.Time
+}
+
+// flight is one published batch.
+type flight struct {
+	recs []record
+	// at holds the spool position after each of the first len(at)
+	// records: those written to the spool (all of a batch read from it,
+	// a prefix of one taken from memory once it was copied there).
+	at     []pos
+	done   bool
+	failAt int // first record not acknowledged; -1: all were
+	err    error
+}
+
+// NewPublisher opens the spool (left by a previous process, if any) and
+// returns a publisher on nc. Events are accepted at once; Run publishes.
+func NewPublisher(cfg PublisherConfig, nc *nats.Conn) (*Publisher, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if nc == nil {
+		return nil, errors.New("access stream: no NATS connection")
+	}
+	sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.SegmentBytes, cfg.SyncInterval, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := openSequence(cfg.SpoolDir, cfg.Now())
+	if err != nil {
+		sp.close()
+		return nil, err
+	}
+	p := &Publisher{cfg: cfg, nc: nc, sp: sp, seq: seq,
+		ch: make(chan accesslog.Event, cfg.Queue), results: make(chan *flight, cfg.MaxPending)}
+	for i := range p.subjects {
+		p.subjects[i] = Subject(i)
+	}
+	p.spoolBytes.Store(sp.bytes())
+	if !sp.empty() {
+		cfg.Log.Info("access spool: events left by a previous run will be sent first", "dir", cfg.SpoolDir, "bytes", sp.bytes())
+	}
+	return p, nil
+}
+
+// Log queues a copy of e for publishing. It never blocks: when the queue
+// is full (or the publisher stopped), the event is dropped and counted.
+func (p *Publisher) Log(e *accesslog.Event) {
+	n := int64(eventSize(e))
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		p.dropped.Add(1)
+		return
+	}
+	if p.qbytes.Add(n) > p.cfg.QueueBytes {
+		p.qbytes.Add(-n)
+		p.dropped.Add(1)
+		return
+	}
+	select {
+	case p.ch <- *e:
+	default:
+		p.qbytes.Add(-n)
+		p.dropped.Add(1)
+	}
+}
+
+// eventSize estimates the memory an event holds.
+func eventSize(e *accesslog.Event) int {
+	return 256 + len(e.EdgeID) + len(e.RequestID) + len(e.SessionID) + len(e.KeyID) + len(e.Verdict) +
+		len(e.Reason) + len(e.ViewerIP) + len(e.Country) + len(e.UserAgent) + len(e.Referer) +
+		len(e.Method) + len(e.Route) + len(e.OriginPath) + len(e.CacheStatus)
+}
+
+// Published counts events the stream acknowledged.
+func (p *Publisher) Published() int64 { return p.published.Load() }
+
+// Spooled counts events written to the spool.
+func (p *Publisher) Spooled() int64 { return p.spooled.Load() }
+
+// Dropped counts events lost: queue full, spool full, or logged after the
+// publisher stopped.
+func (p *Publisher) Dropped() int64 { return p.dropped.Load() }
+
+// SpoolBytes is the size of the spool's files.
+func (p *Publisher) SpoolBytes() int64 { return p.spoolBytes.Load() }
+
+// PublishFailures counts batches whose publishing failed or timed out.
+func (p *Publisher) PublishFailures() int64 { return p.failures.Load() }
+
+// Run publishes until ctx ends; then it waits briefly for outstanding
+// acknowledgements, writes whatever was not acknowledged to the spool
+// (sent first by the next run), and returns. It may be called once.
+func (p *Publisher) Run(ctx context.Context) error {
+	if !p.ran.CompareAndSwap(false, true) {
+		return errors.New("access stream: Run called twice")
+	}
+	var err error
+	if p.acks, err = newAcker(p.nc, p.cfg.AckTimeout, p.results); err != nil {
+		p.shutdown()
+		return fmt.Errorf("access stream: %w", err)
+	}
+	defer p.acks.close()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		p.fill()
+		p.spillIfBehind()
+		p.flushSpool()
+		select {
+		case e := <-p.ch:
+			p.take(&e)
+			for i := 0; i < 4*p.cfg.Batch; i++ {
+				select {
+				case e := <-p.ch:
+					p.take(&e)
+					continue
+				default:
+				}
+				break
+			}
+		case f := <-p.results:
+			p.resolve(f)
+		case <-tick.C:
+		case <-ctx.Done():
+			return p.shutdown()
+		}
+	}
+}
+
+// take encodes an event and puts it at the end of the memory tail.
+func (p *Publisher) take(e *accesslog.Event) {
+	p.qbytes.Add(-int64(eventSize(e)))
+	if e.Time.IsZero() {
+		e.Time = p.cfg.Now()
+	}
+	n, err := p.seq.take()
+	if err != nil {
+		p.cfg.Log.Error("access stream: message ids may repeat after a restart", "err", err)
+	}
+	r := record{
+		part: Partition(e.SessionID, e.RequestID),
+		id:   p.cfg.EdgeID + ":" + strconv.FormatUint(n, 10),
+		data: AppendEvent(make([]byte, 0, eventSize(e)+64), e),
+	}
+	p.tail = append(p.tail, r)
+	p.tailSize += r.size()
+}
+
+// healthy reports whether publishing may be tried now.
+func (p *Publisher) healthy() bool {
+	return !p.failing && p.nc.Status() == nats.CONNECTED && !p.cfg.Now().Before(p.retryAt)
+}
+
+// fill publishes what it can: the spool first, the memory tail once
+// the spool has been read to its end.
+func (p *Publisher) fill() {
+	for p.healthy() {
+		room := min(p.cfg.Batch, p.cfg.MaxPending-p.inFlight)
+		if room <= 0 {
+			return
+		}
+		f := &flight{failAt: -1}
+		switch {
+		case p.sp.unread():
+			var skipped int
+			var err error
+			f.recs, f.at, skipped, err = p.sp.read(room, nil, nil)
+			if skipped > 0 {
+				p.dropped.Add(int64(skipped))
+			}
+			if err != nil {
+				p.cfg.Log.Error("access spool: cannot read", "err", err)
+				p.retryAt = p.cfg.Now().Add(time.Second)
+			}
+			if len(f.recs) == 0 {
+				return
+			}
+		case len(p.tail) > 0:
+			n := min(room, len(p.tail))
+			f.recs = make([]record, n)
+			copy(f.recs, p.tail)
+			clear(p.tail[:n])
+			p.tail = p.tail[n:]
+			for i := range f.recs {
+				p.tailSize -= f.recs[i].size()
+			}
+			if len(p.tail) == 0 {
+				p.tail, p.tailSize = p.tail[:0:0], 0
+			}
+		default:
+			return
+		}
+		p.send(f)
+	}
+}
+
+// send publishes a batch; its result comes back on results.
+func (p *Publisher) send(f *flight) {
+	p.flights = append(p.flights, f)
+	p.inFlight += len(f.recs)
+	p.acks.send(f, p.subjects[:])
+}
+
+// resolve takes a batch whose acknowledgements are all in, and handles
+// the batches at the front of the line that are complete.
+func (p *Publisher) resolve(f *flight) {
+	f.done = true
+	for len(p.flights) > 0 && p.flights[0].done {
+		f = p.flights[0]
+		p.flights[0] = nil
+		p.flights = p.flights[1:]
+		p.inFlight -= len(f.recs)
+		if p.failing {
+			// After a failure, everything later is sent again.
+			p.respool(f, 0)
+			continue
+		}
+		ok := len(f.recs)
+		if f.failAt >= 0 {
+			ok = f.failAt
+		}
+		p.published.Add(int64(ok))
+		if k := min(ok, len(f.at)); k > 0 {
+			p.sp.commit(f.at[k-1])
+		}
+		if f.failAt >= 0 {
+			p.failures.Add(1)
+			p.failing = true
+			p.cfg.Log.Warn("access stream: publish failed; spooling until the stream answers",
+				"err", f.err, "events", len(f.recs)-ok)
+			p.respool(f, ok)
+		}
+	}
+	if p.failing && len(p.flights) == 0 {
+		// Every batch after the failure has resolved: read the spool again
+		// from the last acknowledged event, after a pause.
+		p.failing = false
+		p.sp.resetRead()
+		p.backoff = min(max(2*p.backoff, 250*time.Millisecond), 5*time.Second)
+		p.retryAt = p.cfg.Now().Add(p.backoff)
+	} else if !p.failing && len(p.flights) == 0 {
+		p.backoff = 0
+	}
+	p.spoolBytes.Store(p.sp.bytes())
+}
+
+// respool writes to the spool the records of f from index from on that
+// are not there yet (they were taken from memory): they are newer than
+// everything the spool holds (see spill), so order is kept. f is done
+// with afterwards.
+func (p *Publisher) respool(f *flight, from int) {
+	from = max(from, len(f.at))
+	if from >= len(f.recs) {
+		return
+	}
+	n, _, err := p.sp.append(f.recs[from:], nil)
+	p.spooled.Add(int64(n))
+	if lost := len(f.recs) - from - n; lost > 0 {
+		p.dropped.Add(int64(lost))
+		p.logSpoolError(err)
+	}
+}
+
+// spillIfBehind moves the memory tail to the spool when publishing is not
+// possible, or is too far behind.
+func (p *Publisher) spillIfBehind() {
+	if len(p.tail) == 0 {
+		return
+	}
+	if p.healthy() && len(p.tail) < p.cfg.MaxPending && int64(p.tailSize) < p.cfg.QueueBytes {
+		return
+	}
+	p.spill()
+}
+
+// spill writes to the spool, in order: the records in flight that came
+// from memory and are not in the spool yet (copies: if they are
+// acknowledged, the commit moves past the copies; if not, they are read
+// again from the spool in their place), then the memory tail. Afterwards
+// the memory tail is empty and nothing in flight lacks its copy, which is
+// what respool relies on: records from memory are newer than the spool.
+func (p *Publisher) spill() {
+	atEnd := !p.sp.unread()
+	for _, f := range p.flights {
+		if len(f.at) >= len(f.recs) {
+			continue
+		}
+		n, at, err := p.sp.append(f.recs[len(f.at):], f.at)
+		f.at = at
+		p.spooled.Add(int64(n))
+		if err != nil {
+			// The tail cannot go after copies that are missing.
+			p.logSpoolError(err)
+			p.dropped.Add(int64(len(p.tail)))
+			p.clearTail()
+			return
+		}
+	}
+	if atEnd {
+		// The copies are in flight already: the reader skips them.
+		p.sp.rpos = p.sp.end()
+	}
+	n, _, err := p.sp.append(p.tail, nil)
+	p.spooled.Add(int64(n))
+	if lost := len(p.tail) - n; lost > 0 {
+		p.dropped.Add(int64(lost))
+		p.logSpoolError(err)
+	}
+	p.clearTail()
+	p.spoolBytes.Store(p.sp.bytes())
+}
+
+func (p *Publisher) clearTail() {
+	clear(p.tail)
+	p.tail, p.tailSize = p.tail[:0], 0
+}
+
+// logSpoolError logs a spool error, at most once a minute for a full one.
+func (p *Publisher) logSpoolError(err error) {
+	if err == nil {
+		return
+	}
+	now := p.cfg.Now()
+	if errors.Is(err, errSpoolFull) && now.Sub(p.lastFullLog) < time.Minute {
+		return
+	}
+	if errors.Is(err, errSpoolFull) {
+		p.lastFullLog = now
+	}
+	p.cfg.Log.Error("access spool: events dropped", "err", err, "dir", p.cfg.SpoolDir, "bytes", p.sp.bytes())
+}
+
+// flushSpool writes buffered spool records out (and fsyncs per policy).
+func (p *Publisher) flushSpool() {
+	if err := p.sp.flush(p.cfg.Now()); err != nil {
+		now := p.cfg.Now()
+		if now.Sub(p.lastFlushLog) >= time.Minute {
+			p.lastFlushLog = now
+			p.cfg.Log.Error("access spool: write failed", "err", err)
+		}
+	}
+}
+
+// shutdown ends Run: it refuses new events, waits a little for the
+// acknowledgements outstanding, and writes what remains to the spool.
+func (p *Publisher) shutdown() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	for drained := false; !drained; {
+		select {
+		case e := <-p.ch:
+			p.take(&e)
+		default:
+			drained = true
+		}
+	}
+	wait := time.NewTimer(min(p.cfg.AckTimeout, 2*time.Second))
+	defer wait.Stop()
+	for len(p.flights) > 0 && !p.failing {
+		select {
+		case f := <-p.results:
+			p.resolve(f)
+			continue
+		case <-wait.C:
+		}
+		break
+	}
+	// Unacknowledged batches read from the spool stay there (the head was
+	// not moved past them); the others are copied now, then the tail.
+	p.spill()
+	err := p.sp.close()
+	p.spoolBytes.Store(p.sp.bytes())
+	return err
+}

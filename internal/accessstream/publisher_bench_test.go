@@ -1,0 +1,89 @@
+package accessstream
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/smd-media/smd/internal/natsstore"
+
+	"github.com/smd-media/smd/internal/natsstore/natstest"
+)
+
+// BenchmarkPublisherLog is the access stream's cost on the request path:
+// one Log call per request, from parallel goroutines, while the publisher
+// encodes and publishes to an in-process NATS server in the background
+// (its work shows in the other cores' time, not in ns/op). Events the
+// queue cannot take are dropped, never waited for; the dropped share is
+// reported.
+func BenchmarkPublisherLog(b *testing.B) {
+	_, nc := natstest.Single(b)
+	openStore(b, nc)
+	p, stop := startPublisher(b, PublisherConfig{SpoolDir: b.TempDir()}, nc)
+	e := event(1, "session-0123456789abcdef")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p.Log(e)
+		}
+	})
+	b.StopTimer()
+	stop()
+	b.ReportMetric(float64(p.Dropped())/float64(b.N), "dropped/op")
+}
+
+// BenchmarkAppendEvent is the encoding, done by the publisher's goroutine.
+func BenchmarkAppendEvent(b *testing.B) {
+	e := event(1, "session-0123456789abcdef")
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendEvent(buf[:0], e)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkPublisherThroughput is the whole cost of an event, Log to the
+// stream's acknowledgement: one goroutine logs, pacing itself so that
+// nothing is dropped. cpu-ns/event is the process's CPU time per event:
+// with the in-process NATS server, the server's share is in it; with
+// SMD_BENCH_NATS_URL set (a nats-server with JetStream in another process)
+// it is what publishing costs an edge.
+func BenchmarkPublisherThroughput(b *testing.B) {
+	var nc *nats.Conn
+	if url := os.Getenv("SMD_BENCH_NATS_URL"); url != "" {
+		var err error
+		if nc, err = natsstore.Connect(natsstore.ConnConfig{URLs: []string{url}, Name: b.Name()}); err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+	} else {
+		_, nc = natstest.Single(b)
+	}
+	openStore(b, nc)
+	p, stop := startPublisher(b, PublisherConfig{SpoolDir: b.TempDir()}, nc)
+	defer stop()
+	e := event(1, "session-0123456789abcdef")
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		p.Log(e)
+		if i%1024 == 1023 {
+			for p.Published() < int64(i-2048) {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+	for p.Published()+p.Dropped() < int64(b.N) {
+		time.Sleep(50 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/event")
+	if p.Dropped() > 0 || p.Spooled() > 0 {
+		b.Fatalf("dropped %d, spooled %d", p.Dropped(), p.Spooled())
+	}
+}

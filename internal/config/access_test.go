@@ -1,0 +1,79 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAccessStreamDefaults: publishing is on exactly when NATS is there,
+// unless the file or the environment says otherwise.
+func TestAccessStreamDefaults(t *testing.T) {
+	routes := "routes: [{prefix: /, origin: \"http://127.0.0.1:8081\"}]\n"
+	for _, tc := range []struct {
+		name string
+		file string
+		env  map[string]string
+		on   bool
+	}{
+		{"keys file, no nats", routes + "keys_file: k.json\n", nil, false},
+		{"nats", routes + "nats: {urls: [nats://127.0.0.1:4222]}\n", nil, true},
+		{"nats, turned off", routes + "nats: {urls: [nats://127.0.0.1:4222]}\naccess_stream: {enabled: false}\n", nil, false},
+		{"nats, off by environment", routes + "nats: {urls: [nats://127.0.0.1:4222]}\n",
+			map[string]string{"SMD_EDGE_ACCESS_STREAM_ENABLED": "false"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadEdge(writeFile(t, tc.file), env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if c.AccessStreamOn() != tc.on {
+				t.Fatalf("AccessStreamOn = %v", c.AccessStreamOn())
+			}
+		})
+	}
+	s, err := LoadServe("", true, env(map[string]string{"SMD_DATA_DIR": "/var/lib/smd", "SMD_ACCESS_STREAM_SPOOL_MAX_BYTES": "2GiB"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.AccessStreamOn() || s.AccessSpoolDir() != filepath.Join("/var/lib/smd", "access-spool") || s.AccessStream.SpoolMaxBytes != 2<<30 {
+		t.Fatalf("smd serve: on %v, spool %q, max %v", s.AccessStreamOn(), s.AccessSpoolDir(), s.AccessStream.SpoolMaxBytes)
+	}
+	if s.AccessStream.SpoolSync.D() != time.Second || s.AccessStream.AckTimeout.D() != 5*time.Second || s.Control.Export.Dir != "" {
+		t.Fatalf("defaults: %+v, export %+v", s.AccessStream, s.Control.Export)
+	}
+}
+
+// TestAccessConfigErrors: each bad value is refused with its key.
+func TestAccessConfigErrors(t *testing.T) {
+	base := "routes: [{prefix: /, origin: \"http://127.0.0.1:8081\"}]\n"
+	for _, tc := range []struct{ file, key string }{
+		{base + "keys_file: k.json\naccess_stream: {enabled: true}\n", "access_stream.enabled"},
+		{base + "nats: {urls: [nats://n:4222]}\naccess_stream: {spool_max_bytes: 1KiB}\n", "access_stream.spool_max_bytes"},
+		{base + "nats: {urls: [nats://n:4222]}\naccess_stream: {queue: 0}\n", "access_stream.queue"},
+		{base + "nats: {urls: [nats://n:4222]}\naccess_stream: {batch: 5000}\n", "access_stream.batch"},
+		{base + "nats: {urls: [nats://n:4222]}\naccess_stream: {ack_timeout: 0s}\n", "access_stream.ack_timeout"},
+		{base + "nats: {urls: [nats://n:4222]}\naccess_stream: {spool_sync: -1s}\n", "access_stream.spool_sync"},
+	} {
+		c, err := LoadEdge(writeFile(t, tc.file), env(nil))
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%q: %v, want an error naming %s", tc.file, err, tc.key)
+		}
+	}
+	s, err := LoadServe("", true, env(map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_GRACE": "0s", "SMD_CONTROL_EXPORT_NODE": "../up"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Routes = []Route{{Prefix: "/", Origin: "http://127.0.0.1:8081"}}
+	err = s.Validate()
+	if err == nil || !strings.Contains(err.Error(), "control.export.grace") || !strings.Contains(err.Error(), "control.export.node") {
+		t.Fatalf("export errors: %v", err)
+	}
+}

@@ -1,0 +1,134 @@
+package detect
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smd-media/smd/internal/accesslog"
+)
+
+// Realistic values for the benchmarks.
+var (
+	benchUAs = []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+		"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+		"AppleCoreMedia/1.0.0.22B83 (Apple TV; U; CPU OS 18_1 like Mac OS X; en_us)",
+		"ExoPlayerLib/2.19.1 (Linux; Android 13) ExoPlayerLib/2.19.1",
+	}
+	benchRefs      = []string{"https://www.example.com/watch", "https://app.example.com/", ""}
+	benchCountries = []string{"DE", "FR", "US", "GB", "BR", "JP", "IN", "ES", "IT", "NL"}
+)
+
+// benchEvents returns n events of `sessions` sessions (ids prefixed),
+// most with one address, one in ten with two, stamped over the last five
+// minutes, and a pool of segment paths to give them.
+func benchEvents(prefix string, sessions, n int) ([]accesslog.Event, []string) {
+	r := rand.New(rand.NewPCG(uint64(len(prefix)), uint64(sessions)))
+	now := time.Now()
+	type sess struct{ id, ip, ip2, ua, ref, cty string }
+	ss := make([]sess, sessions)
+	for i := range ss {
+		s := sess{
+			id: fmt.Sprintf("%s%012d", prefix, i), ip: fmt.Sprintf("%d.%d.%d.%d", 1+r.IntN(223), r.IntN(256), r.IntN(256), 1+r.IntN(254)),
+			ua: benchUAs[r.IntN(len(benchUAs))], ref: benchRefs[r.IntN(len(benchRefs))], cty: benchCountries[r.IntN(len(benchCountries))],
+		}
+		if r.IntN(10) == 0 {
+			s.ip2 = fmt.Sprintf("2001:db8:%x:%x::%x", r.IntN(65536), r.IntN(65536), 1+r.IntN(65535))
+		}
+		ss[i] = s
+	}
+	evs := make([]accesslog.Event, n)
+	for i := range evs {
+		s := ss[r.IntN(len(ss))]
+		ip := s.ip
+		if s.ip2 != "" && r.IntN(2) == 0 {
+			ip = s.ip2
+		}
+		evs[i] = accesslog.Event{
+			Time: now.Add(-time.Duration(r.Int64N(int64(5 * time.Minute)))), EdgeID: "edge-1", SessionID: s.id,
+			Verdict: accesslog.VerdictAllow, Status: 200, ViewerIP: ip, Country: s.cty, UserAgent: s.ua, Referer: s.ref,
+			Method: "GET", BytesSent: 1_200_000, CacheStatus: "HIT",
+		}
+	}
+	paths := make([]string, 8192)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/live/channel%02d/video_%d/segment_%06d.m4s", i%20, i%4, i)
+	}
+	return evs, paths
+}
+
+// BenchmarkObserve: one goroutine observing 50,000 sessions.
+func BenchmarkObserve(b *testing.B) {
+	d, err := New(DefaultConfig(), Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	evs, paths := benchEvents("s", 50_000, 1<<16)
+	for i := range evs { // fill the sessions first
+		evs[i].OriginPath = paths[i%len(paths)]
+		d.Observe(&evs[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		ev := &evs[i&(len(evs)-1)]
+		ev.OriginPath = paths[(i*7+i>>16)&(len(paths)-1)]
+		d.Observe(ev)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkObserveParallel: a goroutine per core, each on its own
+// sessions (a consumer per partition), into one detector.
+func BenchmarkObserveParallel(b *testing.B) {
+	d, err := New(DefaultConfig(), Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var worker atomic.Int64
+	type set struct {
+		evs   []accesslog.Event
+		paths []string
+	}
+	sets := make([]set, 64)
+	for w := range sets {
+		evs, paths := benchEvents(fmt.Sprintf("w%02d_", w), 50_000/8, 1<<14)
+		sets[w] = set{evs, paths}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		s := sets[worker.Add(1)-1]
+		for i := 0; pb.Next(); i++ {
+			ev := &s.evs[i&(len(s.evs)-1)]
+			ev.OriginPath = s.paths[(i*7+i>>14)&(len(s.paths)-1)]
+			d.Observe(ev)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkEvaluate: one evaluation of 50,000 sessions.
+func BenchmarkEvaluate(b *testing.B) {
+	d, err := New(DefaultConfig(), Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	evs, paths := benchEvents("s", 50_000, 1<<19)
+	for i := range evs {
+		evs[i].OriginPath = paths[i%len(paths)]
+		d.Observe(&evs[i])
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d.Evaluate(now)
+	}
+	b.ReportMetric(float64(d.Tracked()), "sessions")
+}

@@ -1,0 +1,205 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smd-media/smd/internal/revocation"
+)
+
+// Revoker writes revocations and reads them back: *revocation.Store.
+type Revoker interface {
+	// Revoke writes e (Type auto) with a TTL.
+	Revoke(ctx context.Context, e revocation.Entry, ttl time.Duration) (uint64, error)
+	// Get returns the revocation of id, if any: the detector never
+	// replaces one, whoever wrote it.
+	Get(ctx context.Context, id string) (revocation.Entry, bool, error)
+}
+
+// Allowlist tells the sessions the detector leaves alone: allowlisted by
+// an operator, or held off after an operator lifted an automatic
+// revocation (*revocation.AllowStore).
+type Allowlist interface {
+	Allowed(ctx context.Context, id string) (bool, error)
+}
+
+// Outcomes of a decision.
+const (
+	// OutcomeRevoked: the active scorer's decision was written.
+	OutcomeRevoked = "revoked"
+	// OutcomeShadow: a shadow scorer's decision, reported only.
+	OutcomeShadow = "shadow"
+	// OutcomeDryRun: the active scorer's decision with dry_run on.
+	OutcomeDryRun = "dry_run"
+	// OutcomeAllowed: the session is allowlisted or held off.
+	OutcomeAllowed = "allowed"
+	// OutcomeAlreadyRevoked: a revocation of the session exists.
+	OutcomeAlreadyRevoked = "already_revoked"
+	// OutcomeNoRevoker: no Revoker was given.
+	OutcomeNoRevoker = "no_revoker"
+	// OutcomeFailed: the allowlist or the revocation store failed; the
+	// next evaluation tries again.
+	OutcomeFailed = "failed"
+)
+
+// Run evaluates every interval until ctx ends, acting on the decisions
+// (see Tick). It returns nil when ctx ends.
+func (d *Detector) Run(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Interval.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			d.Tick(ctx, d.now())
+		}
+	}
+}
+
+// Tick evaluates at now and acts: the active scorer's decisions revoke
+// (Type auto, the score and its breakdown stored, ttl revoke_ttl) unless
+// dry_run is on, the session is allowlisted or held off, or a revocation
+// of it exists; a session revoked (or found revoked) is not looked at
+// again for a lookback. Each decision is reported (returned, logged,
+// counted, passed to OnDecision) when it is new: the first time its
+// scorer flags the session since the session was last under the
+// threshold, and each time the active scorer's decision is acted on.
+func (d *Detector) Tick(ctx context.Context, now time.Time) []Decision {
+	decs := d.Evaluate(now)
+	d.tickMu.Lock()
+	defer d.tickMu.Unlock()
+	ns := now.UnixNano()
+	cur := make([]map[string]bool, len(d.scorers))
+	for i := range cur {
+		cur[i] = map[string]bool{}
+	}
+	var out []Decision
+	for _, dec := range decs {
+		si := d.scorerIndex(dec.Scorer)
+		cur[si][dec.SessionID] = true
+		repeat := d.flagged[si][dec.SessionID]
+		switch {
+		case !dec.Active:
+			dec.Outcome = OutcomeShadow
+		case d.cfg.DryRun:
+			dec.Outcome = OutcomeDryRun
+		default:
+			var err error
+			dec.Outcome, err = d.enforce(ctx, &dec, ns, repeat)
+			switch {
+			case dec.Outcome == "":
+				continue
+			case err != nil && repeat:
+				// Failing again: counted, not reported again.
+				d.metrics.decided(dec)
+				continue
+			case err != nil:
+				d.log.Warn("detect: cannot revoke; trying again at the next evaluation", "session_id", dec.SessionID, "err", err)
+			}
+			repeat = false
+		}
+		if repeat {
+			continue
+		}
+		d.report(dec)
+		out = append(out, dec)
+	}
+	d.flagged = cur
+	for id, t := range d.acted {
+		if ns-t >= d.lookback {
+			delete(d.acted, id)
+		}
+	}
+	for id, t := range d.allowed {
+		if ns >= t {
+			delete(d.allowed, id)
+		}
+	}
+	return out
+}
+
+// enforce acts on an active decision and returns its outcome ("" when
+// there is nothing new to report), with the error of a failed one.
+func (d *Detector) enforce(ctx context.Context, dec *Decision, now int64, repeat bool) (string, error) {
+	id := dec.SessionID
+	if t, ok := d.acted[id]; ok && now-t < d.lookback {
+		return "", nil
+	}
+	if t, ok := d.allowed[id]; ok && now < t {
+		return "", nil
+	}
+	quiet := func(o string) (string, error) {
+		if repeat {
+			return "", nil
+		}
+		return o, nil
+	}
+	if d.deps.Revoker == nil {
+		return quiet(OutcomeNoRevoker)
+	}
+	if d.deps.Allowlist != nil {
+		ok, err := d.deps.Allowlist.Allowed(ctx, id)
+		if err != nil {
+			return OutcomeFailed, fmt.Errorf("allowlist: %w", err)
+		}
+		if ok {
+			d.allowed[id] = now + int64(allowCache)
+			return quiet(OutcomeAllowed)
+		}
+	}
+	if _, ok, err := d.deps.Revoker.Get(ctx, id); err != nil {
+		return OutcomeFailed, fmt.Errorf("revocation check: %w", err)
+	} else if ok {
+		d.acted[id] = now
+		return quiet(OutcomeAlreadyRevoked)
+	}
+	e := revocation.Entry{
+		SessionID: id, Type: revocation.TypeAuto, By: "detector", RevokedAt: dec.Time,
+		Score:    dec.Score,
+		Reason:   fmt.Sprintf("%s score %.3g over %.3g", dec.Scorer, dec.Score, dec.Threshold),
+		Features: dec.Features,
+	}
+	if _, err := d.deps.Revoker.Revoke(ctx, e, d.cfg.RevokeTTL.D()); err != nil {
+		var fe *revocation.FieldError
+		if errors.As(err, &fe) {
+			// Never retried: the entry itself is refused.
+			d.acted[id] = now
+		}
+		return OutcomeFailed, fmt.Errorf("revoke: %w", err)
+	}
+	d.acted[id] = now
+	return OutcomeRevoked, nil
+}
+
+// report logs, counts and hands on a decision.
+func (d *Detector) report(dec Decision) {
+	d.metrics.decided(dec)
+	lvl := slog.LevelInfo
+	if dec.Outcome == OutcomeFailed {
+		lvl = slog.LevelWarn
+	}
+	d.log.Log(context.Background(), lvl, "detect: decision", "scorer", dec.Scorer, "session_id", dec.SessionID,
+		"score", dec.Score, "threshold", dec.Threshold, "outcome", dec.Outcome)
+	if d.deps.OnDecision != nil {
+		d.deps.OnDecision(dec)
+	}
+}
+
+func (d *Detector) scorerIndex(name string) int {
+	for i, s := range d.scorers {
+		if s.name() == name {
+			return i
+		}
+	}
+	return 0
+}
+
+// The stores plug in as they are.
+var (
+	_ Revoker   = (*revocation.Store)(nil)
+	_ Allowlist = (*revocation.AllowStore)(nil)
+)

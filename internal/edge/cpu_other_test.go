@@ -1,0 +1,7 @@
+//go:build !unix
+
+package edge
+
+import "time"
+
+func processCPU() time.Duration { return 0 }
