@@ -282,5 +282,17 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	}
 	n.Edge, n.revoked, n.publisher = e.srv, e.revoked, e.publisher
 	opened(st)
+	// NATS is in the process and the ring exists (startControl made
+	// sure): return once the edge holds it and the revoked set, so that a
+	// token the API issues the moment smd serve is up plays at once.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, ready := range []<-chan struct{}{e.keys.Ready(), e.revoked.Ready()} {
+		select {
+		case <-ready:
+		case <-wctx.Done():
+			return nil, fmt.Errorf("edge: key ring or revoked sessions not loaded from the embedded NATS: %w", wctx.Err())
+		}
+	}
 	return n, nil
 }
