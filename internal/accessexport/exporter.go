@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/accessstream"
 	"github.com/smd-media/smd/internal/lease"
 	"github.com/smd-media/smd/internal/natsstore"
@@ -42,7 +43,8 @@ type Config struct {
 	// Replicas is the JetStream replica count of the checkpoint bucket;
 	// default 1.
 	Replicas int
-	// Batch is how many events one fetch asks for; default 512.
+	// Batch is how many messages (batches of up to the edges'
+	// access_stream.batch events) one fetch asks for; default 64.
 	Batch int
 	// Log receives operational messages; none when nil.
 	Log *slog.Logger
@@ -87,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 		cfg.Replicas = 1
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 512
+		cfg.Batch = 64
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -124,7 +126,8 @@ func (x *Exporter) Files() int64 { return x.files.Load() }
 // takeover, or duplicates (same message id).
 func (x *Exporter) Skipped() int64 { return x.skipped.Load() }
 
-// Invalid counts messages that were not access events.
+// Invalid counts events that could not be decoded (lines of a batch that
+// are not access events, events of a message in an unknown format).
 func (x *Exporter) Invalid() int64 { return x.invalid.Load() }
 
 // Run contends for the export lease until ctx ends, and exports while it
@@ -223,7 +226,11 @@ type writer struct {
 	err   error
 }
 
-// add writes one message to its hour's file.
+// add writes the events of one message (a batch) to their hours' files.
+// A batch's events may belong to different hours (it straddles an hour's
+// end): each goes to its own hour's file, and the checkpoint's per-hour
+// sequences tell, per hour, whether this message's events of that hour
+// are in a closed file already (see the package comment).
 func (w *writer) add(msg jetstream.Msg) {
 	x := w.x
 	md, err := msg.Metadata()
@@ -239,14 +246,26 @@ func (w *writer) add(msg jetstream.Msg) {
 			"from_seq", w.last+1, "to_seq", seq-1)
 	}
 	w.last = seq
-	x.read.Add(1)
-	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" && w.seen.add(id) {
-		x.skipped.Add(1)
+	h := msg.Headers()
+	if id := h.Get(jetstream.MsgIDHeader); id != "" && w.seen.add(id) {
+		n := accessstream.MessageEvents(h, msg.Data())
+		x.read.Add(int64(n))
+		x.skipped.Add(int64(n))
 		return
 	}
-	ev, err := accessstream.DecodeEvent(msg.Data())
-	if err != nil {
-		x.invalid.Add(1)
+	ok, bad, err := accessstream.DecodeMessage(h, msg.Data(), func(ev *accesslog.Event) { w.event(ev, seq) })
+	x.read.Add(int64(ok + bad))
+	if bad > 0 {
+		x.invalid.Add(int64(bad))
+		x.cfg.Log.Warn("export: events that are not access events; skipped", "seq", seq, "skipped", bad, "err", err)
+	}
+}
+
+// event writes one event of the message at stream sequence seq to its
+// hour's file, unless that hour's closed files hold it already.
+func (w *writer) event(ev *accesslog.Event, seq uint64) {
+	x := w.x
+	if w.err != nil {
 		return
 	}
 	hk := hourKey(ev.Time)
@@ -261,6 +280,7 @@ func (w *writer) add(msg jetstream.Msg) {
 		if now := x.cfg.Now(); now.After(deadline) {
 			deadline = now
 		}
+		var err error
 		hf, err = openHourFile(x.cfg.Dir, x.cfg.Node, hk, seq, deadline.Add(x.cfg.Grace))
 		if err != nil {
 			w.err = err
@@ -296,11 +316,10 @@ func (w *writer) closeFiles(due func(*hourFile) bool) {
 	}
 }
 
-// save moves the checkpoint to what is now in closed files.
-func (w *writer) save(ctx context.Context) {
-	if w.err != nil {
-		return
-	}
+// advance moves the checkpoint (in memory) to what is now in closed
+// files: every message below the first of an open file's is wholly in
+// closed files, also a batch whose events went to several hours.
+func (w *writer) advance() {
 	floor := w.last
 	for _, hf := range w.open {
 		floor = min(floor, hf.first-1)
@@ -309,13 +328,21 @@ func (w *writer) save(ctx context.Context) {
 		w.cp.Seq = floor
 		w.dirty = true
 	}
-	if !w.dirty {
-		return
-	}
 	for k, s := range w.cp.Hours {
 		if s <= w.cp.Seq {
 			delete(w.cp.Hours, k)
 		}
+	}
+}
+
+// save moves the checkpoint to what is now in closed files.
+func (w *writer) save(ctx context.Context) {
+	if w.err != nil {
+		return
+	}
+	w.advance()
+	if !w.dirty {
+		return
 	}
 	b, _ := json.Marshal(w.cp)
 	var rev uint64

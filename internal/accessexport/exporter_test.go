@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/accessstream"
@@ -239,5 +240,98 @@ func TestExportCloseOnStop(t *testing.T) {
 	}
 	if names, _ := filepath.Glob(filepath.Join(dir, "dt=*", "hour=*", "*.json.gz")); len(names) < 2 || !strings.Contains(strings.Join(names, " "), "/b-") {
 		t.Fatalf("files %v", names)
+	}
+}
+
+// fakeMsg is a message of the stream, for the writer without a server.
+type fakeMsg struct {
+	jetstream.Msg
+	seq  uint64
+	h    nats.Header
+	data []byte
+}
+
+func (m *fakeMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: m.seq}}, nil
+}
+func (m *fakeMsg) Headers() nats.Header { return m.h }
+func (m *fakeMsg) Data() []byte         { return m.data }
+
+// batchMsg is the message at stream sequence seq holding evs as an edge
+// publishes them; a nil event stands for a line that is not an event.
+func batchMsg(seq uint64, evs ...*accesslog.Event) *fakeMsg {
+	var b []byte
+	for _, e := range evs {
+		if e == nil {
+			b = append(b, "{not an event\n"...)
+			continue
+		}
+		b = append(accessstream.AppendEvent(b, e), '\n')
+	}
+	return &fakeMsg{seq: seq, data: b, h: nats.Header{
+		jetstream.MsgIDHeader:     []string{"e1:" + strconv.FormatUint(seq, 10)},
+		accessstream.HeaderFormat: []string{accessstream.FormatBatch},
+		accessstream.HeaderEvents: []string{strconv.Itoa(len(evs))},
+	}}
+}
+
+// TestExportBatchAcrossHours: a batch whose events straddle an hour's end
+// puts each event in its hour's file; when the first hour's file is closed
+// and the writer dies before the second's is, the checkpoint (stream
+// sequences of messages) stays before the batch, and the next writer
+// writes only the batch's events of the second hour: every event once.
+// A line that is not an event is counted, the others exported.
+func TestExportBatchAcrossHours(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock(time.Date(2026, 11, 22, 11, 0, 30, 0, time.UTC)) // hour 10 closes at 11:02:30
+	x := &Exporter{cfg: Config{Dir: dir, Node: "a", Grace: 2 * time.Minute, Now: clk.now, Log: testLog(t)}}
+	evs := events(0, 5, time.Date(2026, 11, 22, 10, 59, 58, 0, time.UTC), time.Second) // 10:59:58 to 11:00:02
+	msgs := []*fakeMsg{batchMsg(1, evs[0], evs[1], nil, evs[2], evs[3]), batchMsg(2, evs[4])}
+
+	w1 := &writer{x: x, open: map[string]*hourFile{}, seen: newRecent(16)}
+	for _, m := range msgs {
+		w1.add(m)
+	}
+	if w1.err != nil || x.Read() != 6 || x.Invalid() != 1 || len(w1.open) != 2 {
+		t.Fatalf("err %v, read %d, invalid %d, %d files open", w1.err, x.Read(), x.Invalid(), len(w1.open))
+	}
+	clk.set(time.Date(2026, 11, 22, 11, 2, 31, 0, time.UTC)) // hour 10's grace is over, not hour 11's
+	now := clk.now()
+	w1.closeFiles(func(hf *hourFile) bool { return !now.Before(hf.deadline) })
+	w1.advance()
+	if w1.err != nil || w1.cp.Seq != 0 || w1.cp.Hours["2026-11-22T10"] != 1 || len(w1.cp.Hours) != 1 {
+		t.Fatalf("checkpoint %+v, err %v", w1.cp, w1.err)
+	}
+	for _, hf := range w1.open { // the writer dies
+		hf.abort()
+	}
+
+	w2 := &writer{x: x, cp: w1.cp, open: map[string]*hourFile{}, last: w1.cp.Seq, seen: newRecent(16)}
+	for _, m := range msgs {
+		w2.add(m)
+	}
+	w2.closeFiles(func(*hourFile) bool { return true })
+	w2.advance()
+	if w2.err != nil || w2.cp.Seq != 2 || len(w2.cp.Hours) != 0 || x.Skipped() != 2 {
+		t.Fatalf("checkpoint %+v, skipped %d, err %v", w2.cp, x.Skipped(), w2.err)
+	}
+	got := readExport(t, dir, true)
+	for i := range evs {
+		if k := got["r"+strconv.Itoa(i)]; k != 1 {
+			t.Errorf("r%d exported %d times", i, k)
+		}
+	}
+	if len(got) != len(evs) || x.Exported() != int64(len(evs)) {
+		t.Fatalf("exported %v (%d)", got, x.Exported())
+	}
+
+	// The same batch stored again (an edge's resend after the stream's
+	// duplicate window): dropped by its message id.
+	before := x.Skipped()
+	resent := *msgs[1]
+	resent.seq = 3
+	w2.add(&resent)
+	if x.Skipped() != before+1 || len(w2.open) != 0 {
+		t.Fatalf("a resent batch was not skipped: skipped %d, open %d", x.Skipped()-before, len(w2.open))
 	}
 }

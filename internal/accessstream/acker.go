@@ -12,27 +12,27 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// acker publishes batches to JetStream asynchronously and collects their
-// acknowledgements. It does what jetstream's PublishAsync does, for a
+// acker publishes groups of messages (batches of events) to JetStream
+// asynchronously and collects their acknowledgements. It does what jetstream's PublishAsync does, for a
 // fraction of the CPU (which on an edge is taken from serving): one reply
-// subscription, the reply subject naming the batch and the record, the
+// subscription, the reply subject naming the group and the message, the
 // acknowledgement checked for an error without decoding it, one timer per
-// batch instead of one per message, no channel per message.
+// group instead of one per message, no channel per message.
 type acker struct {
 	nc      *nats.Conn
-	prefix  string // reply subjects: <prefix><batch>.<index>
+	prefix  string // reply subjects: <prefix><flight>.<index>
 	timeout time.Duration
 	results chan<- *flight
 	sub     *nats.Subscription
 	status  chan nats.Status
 
 	mu      sync.Mutex
-	pending map[uint64]*batchAcks
+	pending map[uint64]*flightAcks
 	next    uint64
 }
 
-// batchAcks is the acknowledgement state of one published batch.
-type batchAcks struct {
+// flightAcks is the acknowledgement state of one published flight.
+type flightAcks struct {
 	f      *flight
 	acked  []bool
 	left   int
@@ -49,7 +49,7 @@ var (
 
 func newAcker(nc *nats.Conn, timeout time.Duration, results chan<- *flight) (*acker, error) {
 	a := &acker{nc: nc, prefix: nc.NewInbox() + ".", timeout: timeout, results: results,
-		pending: map[uint64]*batchAcks{}}
+		pending: map[uint64]*flightAcks{}}
 	sub, err := nc.Subscribe(a.prefix+"*.*", a.onReply)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func (a *acker) send(f *flight, subjects []string) {
 	a.mu.Lock()
 	id := a.next
 	a.next++
-	b := &batchAcks{f: f, acked: make([]bool, len(f.recs)), left: len(f.recs), failAt: -1}
+	b := &flightAcks{f: f, acked: make([]bool, len(f.recs)), left: len(f.recs), failAt: -1}
 	a.pending[id] = b
 	b.timer = time.AfterFunc(a.timeout, func() { a.finish(id, errAckTimeout) })
 	a.mu.Unlock()
@@ -80,7 +80,11 @@ func (a *acker) send(f *flight, subjects []string) {
 	for i := range f.recs {
 		r := &f.recs[i]
 		m := &nats.Msg{Subject: subjects[r.part%len(subjects)], Reply: base + strconv.Itoa(i), Data: r.data,
-			Header: nats.Header{jetstream.MsgIDHeader: []string{r.id}}}
+			Header: nats.Header{
+				jetstream.MsgIDHeader: []string{r.id},
+				HeaderFormat:          formatBatch,
+				HeaderEvents:          []string{strconv.Itoa(r.n)},
+			}}
 		if err := a.nc.PublishMsg(m); err != nil {
 			a.mu.Lock()
 			if b.failAt < 0 || i < b.failAt {
@@ -132,7 +136,7 @@ func (a *acker) onReply(m *nats.Msg) {
 	}
 }
 
-// finish resolves batch id: a failure at the first record not
+// finish resolves flight id: a failure at the first message not
 // acknowledged (or that failed), if any.
 func (a *acker) finish(id uint64, err error) {
 	a.mu.Lock()
@@ -155,7 +159,7 @@ func (a *acker) finish(id uint64, err error) {
 	a.results <- f // never blocks: at most MaxPending flights
 }
 
-// failAll resolves every batch in flight.
+// failAll resolves every flight.
 func (a *acker) failAll(err error) {
 	a.mu.Lock()
 	ids := make([]uint64, 0, len(a.pending))

@@ -23,9 +23,11 @@ import (
 // Handler receives the events of the partitions this process owns. It is
 // called from one goroutine per owned partition: calls for one partition
 // are sequential, in stream order; calls for different partitions run
-// concurrently. The event is the handler's to keep. An event is
-// acknowledged when the handler returns: a process that dies inside the
-// handler gets the event again (in another process, after AckWait).
+// concurrently. The event is the handler's to keep. A message (a batch of
+// events) is acknowledged when the handler has returned for each of its
+// events: a process that dies inside the handler gets the whole batch
+// again (in another process, after AckWait), the events handled before
+// too.
 type Handler func(partition int, ev *accesslog.Event)
 
 // ConsumerConfig configures a [Consumer].
@@ -65,17 +67,17 @@ type ConsumerConfig struct {
 	// detector rebuilds its window and may repeat a revocation (which is
 	// idempotent). 0: no replay; the new owner starts with an empty state.
 	Replay time.Duration
-	// Dedup is how many message ids each partition remembers to drop a
-	// duplicate (an edge's resend past the stream's duplicate window, a
-	// redelivery). Default 16384; negative turns it off.
+	// Dedup is how many message ids (batches) each partition remembers
+	// to drop a duplicate (an edge's resend past the stream's duplicate
+	// window, a redelivery). Default 16384; negative turns it off.
 	Dedup int
-	// AckWait is how long a delivered event may wait for its
+	// AckWait is how long a delivered message may wait for its
 	// acknowledgement before the stream delivers it again. Default 30s.
 	AckWait time.Duration
-	// MaxAckPending bounds the unacknowledged events of a partition.
-	// Default 4096.
+	// MaxAckPending bounds the unacknowledged messages (batches of up to
+	// the edges' access_stream.batch events) of a partition. Default 256.
 	MaxAckPending int
-	// Batch is how many events one pull asks for. Default 256.
+	// Batch is how many messages one pull asks for. Default 32.
 	Batch int
 	// Tick is how often ownership is reviewed and the leases renewed;
 	// default, and at most, a third of the leases' TTL.
@@ -143,10 +145,10 @@ func NewConsumer(ctx context.Context, cfg ConsumerConfig) (*Consumer, error) {
 		cfg.AckWait = 30 * time.Second
 	}
 	if cfg.MaxAckPending <= 0 {
-		cfg.MaxAckPending = 4096
+		cfg.MaxAckPending = 256
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 256
+		cfg.Batch = 32
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -182,7 +184,9 @@ func (c *Consumer) Delivered() int64 { return c.delivered.Load() }
 // Duplicates counts events dropped because their message id was seen.
 func (c *Consumer) Duplicates() int64 { return c.duplicates.Load() }
 
-// Invalid counts messages that were not access events (terminated).
+// Invalid counts events that could not be decoded: lines of a batch that
+// are not access events (the batch's other events are delivered), and the
+// events of a message in an unknown format (terminated).
 func (c *Consumer) Invalid() int64 { return c.invalid.Load() }
 
 // Replayed counts events handed again at a takeover (see Replay).
@@ -485,22 +489,29 @@ func (c *Consumer) read(ctx context.Context, n int, cons jetstream.Consumer, see
 	}
 }
 
-// handle hands one message to the handler and acknowledges it.
+// handle hands the events of one message to the handler and acknowledges
+// it. Lines that are not access events are counted and skipped; a message
+// without a single valid event is terminated.
 func (c *Consumer) handle(n int, msg jetstream.Msg, seen *recent) {
-	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" && seen.add(id) {
-		c.duplicates.Add(1)
+	h := msg.Headers()
+	if id := h.Get(jetstream.MsgIDHeader); id != "" && seen.add(id) {
+		c.duplicates.Add(int64(MessageEvents(h, msg.Data())))
 		msg.Ack()
 		return
 	}
-	ev, err := DecodeEvent(msg.Data())
-	if err != nil {
-		c.invalid.Add(1)
-		c.cfg.Log.Warn("access consumer: not an access event; dropped", "partition", n, "err", err)
+	ok, bad, err := DecodeMessage(h, msg.Data(), func(ev *accesslog.Event) {
+		c.cfg.Handler(n, ev)
+		c.delivered.Add(1)
+	})
+	if bad > 0 {
+		c.invalid.Add(int64(bad))
+		c.cfg.Log.Warn("access consumer: events that are not access events; dropped", "partition", n,
+			"dropped", bad, "delivered", ok, "msg_id", h.Get(jetstream.MsgIDHeader), "err", err)
+	}
+	if ok == 0 {
 		msg.Term()
 		return
 	}
-	c.cfg.Handler(n, ev)
-	c.delivered.Add(1)
 	msg.Ack()
 }
 
@@ -537,16 +548,15 @@ func (c *Consumer) replay(ctx context.Context, n int, cons jetstream.Consumer, s
 				past = true
 				continue
 			}
-			if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" && seen.add(id) {
+			h := msg.Headers()
+			if id := h.Get(jetstream.MsgIDHeader); id != "" && seen.add(id) {
 				continue
 			}
-			ev, err := DecodeEvent(msg.Data())
-			if err != nil {
-				continue
-			}
-			c.cfg.Handler(n, ev)
-			c.replayed.Add(1)
-			c.delivered.Add(1)
+			DecodeMessage(h, msg.Data(), func(ev *accesslog.Event) {
+				c.cfg.Handler(n, ev)
+				c.replayed.Add(1)
+				c.delivered.Add(1)
+			})
 		}
 		if got == 0 || past {
 			return batch.Error()

@@ -5,18 +5,23 @@
 // Edge side, [Publisher]: Log copies the event into a bounded in-memory
 // queue and returns; it never blocks and never touches the disk (a full
 // queue drops the event and counts it). One goroutine (Run) encodes the
-// events as JSON (the field names of the access log file), numbers them,
-// and publishes them asynchronously, in batches with a bounded number of
-// unacknowledged publishes, to smd.access.<partition>, partition =
-// FNV-1a(session id) % 16 (see [Partition]). Each message carries a
-// Nats-Msg-Id unique per event, "<edge id>:<sequence>", whose sequence
-// grows across restarts, so the stream's duplicate window drops resends.
-// While NATS is unreachable, a publish fails or times out, or publishing
-// falls behind, events go to an append-only spool of segment files on
-// local disk, bounded in bytes (past the bound, events are dropped and
-// counted); the spool is sent, oldest first, before any newer event, once
-// the stream answers again, also after a restart. Order per edge is kept,
-// except that a resent event may follow events stored after it when an
+// events as JSON lines (the field names of the access log file) into one
+// batch per partition, partition = FNV-1a(session id) % 16 (see
+// [Partition]), and publishes a batch as one message to
+// smd.access.<partition> once it holds Batch events or BatchBytes, or
+// Linger (20 ms) after its first event; asynchronously, with a bounded
+// number of unacknowledged events. The batch is the unit of publishing,
+// spooling and deduplication: its Nats-Msg-Id, "<edge id>:<sequence>"
+// with one sequence per batch growing across restarts, and its bytes
+// never change, so the stream's duplicate window drops a resend whole
+// (the message format: see [DecodeMessage]). While NATS is unreachable, a
+// publish fails or times out, or publishing falls behind, batches go to an
+// append-only spool of segment files on local disk, bounded in bytes
+// (past the bound, events are dropped and counted); the spool is sent,
+// oldest first, before any newer batch, once the stream answers again,
+// also after a restart. Order is kept per partition (so per session);
+// batches of different partitions go in the order they were sealed,
+// except that a resent batch may follow batches stored after it when an
 // acknowledgement was lost. Delivery is at least once: a duplicate can
 // reach the stream only when a resend comes after the stream's duplicate
 // window; consumers drop it by its Nats-Msg-Id ([ConsumerConfig.Dedup]).
@@ -27,6 +32,8 @@
 // an event twice and each sees all the events of the sessions it owns.
 // Each process takes at most ceil(partitions / live members). An owned
 // partition is read through its durable consumer (<name>_<N>, explicit
-// acks) and handed to the handler; on losing the lease, delivery of that
-// partition stops before another process can acquire it.
+// acks), each message unpacked and its events handed to the handler one
+// by one (a line that is not an event is counted and skipped); on losing
+// the lease, delivery of that partition stops before another process can
+// acquire it.
 package accessstream

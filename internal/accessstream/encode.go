@@ -50,7 +50,7 @@ const maxDurationMS = 1e12
 // written without reflection or allocation.
 func AppendEvent(dst []byte, e *accesslog.Event) []byte {
 	dst = append(dst, `{"time":"`...)
-	dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = appendTime(dst, e.Time)
 	dst = append(dst, `","edge_id":`...)
 	dst = appendString(dst, e.EdgeID)
 	dst = append(dst, `,"request_id":`...)
@@ -61,7 +61,7 @@ func AppendEvent(dst []byte, e *accesslog.Event) []byte {
 	dst = appendString(dst, e.Verdict)
 	dst = appendOpt(dst, `,"reason":`, e.Reason)
 	dst = append(dst, `,"status":`...)
-	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	dst = appendInt(dst, int64(e.Status))
 	dst = append(dst, `,"viewer_ip":`...)
 	dst = appendString(dst, e.ViewerIP)
 	dst = appendOpt(dst, `,"country":`, e.Country)
@@ -72,9 +72,9 @@ func AppendEvent(dst []byte, e *accesslog.Event) []byte {
 	dst = appendOpt(dst, `,"route":`, e.Route)
 	dst = appendOpt(dst, `,"origin_path":`, e.OriginPath)
 	dst = append(dst, `,"bytes_sent":`...)
-	dst = strconv.AppendInt(dst, e.BytesSent, 10)
+	dst = appendInt(dst, e.BytesSent)
 	dst = append(dst, `,"duration_ms":`...)
-	dst = appendFloat(dst, durationMS(e.Duration))
+	dst = appendDurationMS(dst, e.Duration)
 	dst = appendOpt(dst, `,"cache_status":`, e.CacheStatus)
 	return append(dst, '}')
 }
@@ -114,7 +114,83 @@ func appendOpt(dst []byte, key, v string) []byte {
 	return appendString(dst, v)
 }
 
+// appendTime writes t in UTC as time.RFC3339Nano does (what
+// encoding/json writes for a UTC time), without the general formatter for
+// years 0 to 9999.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, time.RFC3339Nano)
+	}
+	h, mi, sec := t.Clock()
+	dst = append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	return append(dst, 'Z')
+}
+
+// maxExactMS bounds the microseconds that appendDurationMS writes as
+// digits: below it (4.5e12 ms, 142 years) a float64 step is finer than
+// 0.001, so the shortest decimal of d.Microseconds()/1000 (what
+// encoding/json writes) is the exact one.
+const maxExactMS = 1 << 52
+
+// appendDurationMS writes durationMS(d) as encoding/json writes the
+// float64: from the whole microseconds, without float formatting.
+func appendDurationMS(dst []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us < 0 || us >= maxExactMS {
+		return appendFloat(dst, durationMS(d))
+	}
+	dst = appendInt(dst, us/1000)
+	if f := us % 1000; f != 0 {
+		dst = append(dst, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
+		for dst[len(dst)-1] == '0' {
+			dst = dst[:len(dst)-1]
+		}
+	}
+	return dst
+}
+
+// appendInt is strconv.AppendInt in base 10, quicker for the small
+// numbers of an event (a status, most durations).
+func appendInt(dst []byte, v int64) []byte {
+	switch {
+	case v >= 0 && v < 10:
+		return append(dst, byte('0'+v))
+	case v >= 10 && v < 100:
+		return append(dst, byte('0'+v/10), byte('0'+v%10))
+	case v >= 100 && v < 1000:
+		return append(dst, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10))
+	}
+	return strconv.AppendInt(dst, v, 10)
+}
+
 const hexDigits = "0123456789abcdef"
+
+// plain marks the ASCII bytes that appendString copies as they are.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
 
 // appendString writes s as a JSON string exactly as encoding/json does
 // with HTML escaping off: control characters, quote and backslash escaped,
@@ -125,7 +201,7 @@ func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
+			if plain[b] {
 				i++
 				continue
 			}

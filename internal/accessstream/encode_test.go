@@ -3,6 +3,8 @@ package accessstream
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,4 +206,52 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("not a fixed point:\n%s\n%s", enc, enc2)
 		}
 	})
+}
+
+// TestAppendEventNumbersAndTimes: the hand-written time, duration and
+// integer formatting equals encoding/json's over random values, the
+// bounds of the fast paths and the years the fast path leaves out.
+func TestAppendEventNumbersAndTimes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(e accesslog.Event) {
+		t.Helper()
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		l := logged(e)
+		if err := enc.Encode(&l); err != nil {
+			return // a time encoding/json cannot write (year past 9999)
+		}
+		if got := AppendEvent(nil, &e); string(got) != strings.TrimSuffix(want.String(), "\n") {
+			t.Fatalf("AppendEvent:\n%s\nencoding/json:\n%s", got, want.String())
+		}
+	}
+	durations := []time.Duration{0, time.Microsecond, 999 * time.Microsecond, time.Millisecond, 1001 * time.Microsecond,
+		-time.Microsecond, -1500 * time.Microsecond, time.Duration(maxExactMS-1) * time.Microsecond,
+		time.Duration(maxExactMS) * time.Microsecond, time.Duration(maxExactMS+1) * time.Microsecond, math.MaxInt64, math.MinInt64}
+	ints := []int64{0, 9, 10, 99, 100, 999, 1000, -1, -10, -1000, math.MaxInt64, math.MinInt64}
+	times := []time.Time{{}, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(2026, 11, 22, 12, 0, 0, 100, time.FixedZone("x", -7*3600))}
+	for i := range 20000 {
+		e := accesslog.Event{Method: "GET",
+			Time:      time.Unix(rng.Int64N(253402300800)-62135596800, rng.Int64N(1e9)).In(time.FixedZone("", 3600*(i%5))),
+			Duration:  time.Duration(rng.Int64N(1<<(i%62+1)) - rng.Int64N(2)*rng.Int64N(1<<20)),
+			Status:    int(rng.Int64N(1000)) - 5,
+			BytesSent: rng.Int64N(1 << (i % 63)),
+		}
+		if i%10 == 0 { // fractions with trailing zeros
+			e.Time = e.Time.Truncate([]time.Duration{time.Second, time.Millisecond, time.Microsecond, 10 * time.Nanosecond}[i/10%4])
+		}
+		if i < len(durations) {
+			e.Duration = durations[i]
+		}
+		if i < len(ints) {
+			e.Status, e.BytesSent = int(ints[i]), ints[len(ints)-1-i]
+		}
+		if i < len(times) {
+			e.Time = times[i]
+		}
+		check(e)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,11 +39,24 @@ type PublisherConfig struct {
 	// fills only when the goroutine cannot even write the spool.
 	Queue      int
 	QueueBytes int64
-	// Batch is the most events published at once. Default 256.
+	// Batch is the most events in one message: the events of a
+	// partition are published together, as one message (a batch, the
+	// unit of publishing, spooling and deduplication), once Batch of them
+	// are there, once BatchBytes would be passed, or Linger after the
+	// first. Default 128; at most MaxPending.
 	Batch int
+	// BatchBytes is the most bytes of events in one message (an event
+	// larger than that goes alone). Default 64 KiB; at most 512 KiB,
+	// below NATS's default max_payload (1 MiB).
+	BatchBytes int
+	// Linger is the longest an event waits for its batch to fill: a
+	// quiet edge's events reach the stream this long after they were
+	// logged (when the stream keeps up). Default 20ms; at most 1s.
+	Linger time.Duration
 	// MaxPending bounds the published events waiting for their
-	// acknowledgement. When that many more wait to be published (the
-	// stream is slower than the edge), they go to the spool. Default 4096.
+	// acknowledgement (whole batches: up to one batch more). When that
+	// many more wait to be published (the stream is slower than the
+	// edge), they go to the spool. Default 4096.
 	MaxPending int
 	// AckTimeout is how long an acknowledgement may take before the
 	// publish counts as failed and its events are spooled. Default 5s.
@@ -79,8 +91,16 @@ func (c *PublisherConfig) defaults() error {
 		c.QueueBytes = 32 << 20
 	}
 	if c.Batch <= 0 {
-		c.Batch = 256
+		c.Batch = 128
 	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 64 << 10
+	}
+	c.BatchBytes = min(c.BatchBytes, maxBatchBytes)
+	if c.Linger <= 0 {
+		c.Linger = 20 * time.Millisecond
+	}
+	c.Linger = min(c.Linger, time.Second)
 	if c.MaxPending <= 0 {
 		c.MaxPending = 4096
 	}
@@ -97,6 +117,16 @@ func (c *PublisherConfig) defaults() error {
 	return nil
 }
 
+const (
+	// maxBatchBytes bounds PublisherConfig.BatchBytes.
+	maxBatchBytes = 512 << 10
+	// maxEventBytes bounds an encoded event: a larger one (only possible
+	// with request headers far above the edge's max_header_bytes) is
+	// dropped, so that no message can exceed NATS's max_payload and block
+	// the spool behind it.
+	maxEventBytes = 256 << 10
+)
+
 // Publisher sends access events to the stream (see the package comment).
 // Log is safe for concurrent use; Run runs the one goroutine that
 // publishes and spools.
@@ -107,32 +137,46 @@ type Publisher struct {
 	seq      *sequence
 	subjects [natsstore.AccessPartitions]string
 
-	mu     sync.RWMutex // guards closed against Log racing the end of Run
-	closed bool
-	ch     chan accesslog.Event
-	qbytes atomic.Int64
+	// The queue: Log appends under mu, Run takes the whole slice at once
+	// (and hands back the one it emptied), so that an event costs no
+	// channel operation on either side.
+	mu     sync.Mutex
+	closed bool              // Run ended: Log drops
+	queue  []accesslog.Event // logged, not taken yet
+	qbytes int64             // estimated size of queue
+	wake   chan struct{}     // a token when the queue gets its first event
 	ran    atomic.Bool
 
 	published, spooled, dropped, spoolBytes, failures atomic.Int64
 
 	// Owned by Run's goroutine.
-	tail     []record // newest events, in memory, newer than the spool
-	tailSize int
-	flights  []*flight // published, acknowledgement awaited, in order
-	inFlight int       // events in flights
-	results  chan *flight
-	acks     *acker
-	failing  bool      // a publish failed: send nothing until flights resolve
-	retryAt  time.Time // no publishing before
-	backoff  time.Duration
+	in         []accesslog.Event // taken from the queue; in[inAt:] to encode
+	inAt       int
+	open       [natsstore.AccessPartitions]openBatch // batches being filled
+	opened     int                                   // how many of them hold events
+	linger     *time.Timer                           // seals the batches that waited Linger
+	lingering  bool                                  // linger is set
+	tail       []record                              // sealed batches, in memory, newer than the spool
+	tailSize   int
+	tailEvents int
+	free       [][]byte  // buffers of acknowledged batches, to fill again
+	flights    []*flight // published, acknowledgement awaited, in order
+	inFlight   int       // events in flights
+	results    chan *flight
+	acks       *acker
+	failing    bool      // a publish failed: send nothing until flights resolve
+	retryAt    time.Time // no publishing before
+	backoff    time.Duration
 
 	// When an error was last logged, not to flood the log.
-	lastFullLog, lastFlushLog time.Time
+	lastFullLog, lastFlushLog, lastBigLog time.Time
 }
 
-// flight is one published batch.
+// flight is a group of batches (messages) published together, with one
+// timer for their acknowledgements.
 type flight struct {
-	recs []record
+	recs   []record
+	events int // in recs
 	// at holds the spool position after each of the first len(at)
 	// records: those written to the spool (all of a batch read from it,
 	// a prefix of one taken from memory once it was copied there).
@@ -161,7 +205,9 @@ func NewPublisher(cfg PublisherConfig, nc *nats.Conn) (*Publisher, error) {
 		return nil, err
 	}
 	p := &Publisher{cfg: cfg, nc: nc, sp: sp, seq: seq,
-		ch: make(chan accesslog.Event, cfg.Queue), results: make(chan *flight, cfg.MaxPending)}
+		wake: make(chan struct{}, 1), results: make(chan *flight, cfg.MaxPending)}
+	p.linger = time.NewTimer(time.Hour)
+	p.linger.Stop()
 	for i := range p.subjects {
 		p.subjects[i] = Subject(i)
 	}
@@ -176,23 +222,44 @@ func NewPublisher(cfg PublisherConfig, nc *nats.Conn) (*Publisher, error) {
 // is full (or the publisher stopped), the event is dropped and counted.
 func (p *Publisher) Log(e *accesslog.Event) {
 	n := int64(eventSize(e))
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
+	p.mu.Lock()
+	if p.closed || len(p.queue) >= p.cfg.Queue || p.qbytes+n > p.cfg.QueueBytes {
+		p.mu.Unlock()
 		p.dropped.Add(1)
 		return
 	}
-	if p.qbytes.Add(n) > p.cfg.QueueBytes {
-		p.qbytes.Add(-n)
-		p.dropped.Add(1)
-		return
+	p.queue = append(p.queue, *e)
+	p.qbytes += n
+	first := len(p.queue) == 1
+	p.mu.Unlock()
+	if first {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
 	}
-	select {
-	case p.ch <- *e:
-	default:
-		p.qbytes.Add(-n)
-		p.dropped.Add(1)
+}
+
+// takeQueue moves the queue's events to in, handing the queue the
+// emptied slice of the previous turn; false when there were none.
+func (p *Publisher) takeQueue() bool {
+	clear(p.in) // the strings of encoded events
+	p.mu.Lock()
+	p.in, p.queue = p.queue, p.in[:0]
+	p.qbytes = 0
+	p.mu.Unlock()
+	p.inAt = 0
+	return len(p.in) > 0
+}
+
+// takeSome encodes up to 4 batches' worth of the events taken from the
+// queue, so that publishing goes on between them.
+func (p *Publisher) takeSome() {
+	end := min(len(p.in), p.inAt+4*p.cfg.Batch)
+	for i := p.inAt; i < end; i++ {
+		p.take(&p.in[i])
 	}
+	p.inAt = end
 }
 
 // eventSize estimates the memory an event holds.
@@ -208,14 +275,16 @@ func (p *Publisher) Published() int64 { return p.published.Load() }
 // Spooled counts events written to the spool.
 func (p *Publisher) Spooled() int64 { return p.spooled.Load() }
 
-// Dropped counts events lost: queue full, spool full, or logged after the
+// Dropped counts events lost: queue full, spool full, damaged spool record
+// (counted as one), larger than 256 KiB encoded, or logged after the
 // publisher stopped.
 func (p *Publisher) Dropped() int64 { return p.dropped.Load() }
 
 // SpoolBytes is the size of the spool's files.
 func (p *Publisher) SpoolBytes() int64 { return p.spoolBytes.Load() }
 
-// PublishFailures counts batches whose publishing failed or timed out.
+// PublishFailures counts publishes (of one or more batches) that failed
+// or timed out.
 func (p *Publisher) PublishFailures() int64 { return p.failures.Load() }
 
 // Run publishes until ctx ends; then it waits briefly for outstanding
@@ -231,50 +300,44 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return fmt.Errorf("access stream: %w", err)
 	}
 	defer p.acks.close()
+	defer p.linger.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		p.fill()
 		p.spillIfBehind()
 		p.flushSpool()
+		if p.inAt < len(p.in) {
+			// Events taken and not encoded yet: encode more of them, but
+			// first handle what has come in, without waiting.
+			select {
+			case f := <-p.results:
+				p.resolve(f)
+			case <-p.linger.C:
+				p.lingering = false
+				p.sealLingering()
+			case <-ctx.Done():
+				return p.shutdown()
+			default:
+				p.takeSome()
+			}
+			continue
+		}
 		select {
-		case e := <-p.ch:
-			p.take(&e)
-			for i := 0; i < 4*p.cfg.Batch; i++ {
-				select {
-				case e := <-p.ch:
-					p.take(&e)
-					continue
-				default:
-				}
-				break
+		case <-p.wake:
+			if p.takeQueue() {
+				p.takeSome()
 			}
 		case f := <-p.results:
 			p.resolve(f)
+		case <-p.linger.C:
+			p.lingering = false
+			p.sealLingering()
 		case <-tick.C:
 		case <-ctx.Done():
 			return p.shutdown()
 		}
 	}
-}
-
-// take encodes an event and puts it at the end of the memory tail.
-func (p *Publisher) take(e *accesslog.Event) {
-	p.qbytes.Add(-int64(eventSize(e)))
-	if e.Time.IsZero() {
-		e.Time = p.cfg.Now()
-	}
-	n, err := p.seq.take()
-	if err != nil {
-		p.cfg.Log.Error("access stream: message ids may repeat after a restart", "err", err)
-	}
-	r := record{
-		part: Partition(e.SessionID, e.RequestID),
-		id:   p.cfg.EdgeID + ":" + strconv.FormatUint(n, 10),
-		data: AppendEvent(make([]byte, 0, eventSize(e)+64), e),
-	}
-	p.tail = append(p.tail, r)
-	p.tailSize += r.size()
 }
 
 // healthy reports whether publishing may be tried now.
@@ -286,7 +349,7 @@ func (p *Publisher) healthy() bool {
 // the spool has been read to its end.
 func (p *Publisher) fill() {
 	for p.healthy() {
-		room := min(p.cfg.Batch, p.cfg.MaxPending-p.inFlight)
+		room := p.cfg.MaxPending - p.inFlight
 		if room <= 0 {
 			return
 		}
@@ -307,7 +370,12 @@ func (p *Publisher) fill() {
 				return
 			}
 		case len(p.tail) > 0:
-			n := min(room, len(p.tail))
+			// Whole batches, at least one, up to room events.
+			n, events := 0, 0
+			for n < len(p.tail) && (n == 0 || events+p.tail[n].n <= room) {
+				events += p.tail[n].n
+				n++
+			}
 			f.recs = make([]record, n)
 			copy(f.recs, p.tail)
 			clear(p.tail[:n])
@@ -315,8 +383,9 @@ func (p *Publisher) fill() {
 			for i := range f.recs {
 				p.tailSize -= f.recs[i].size()
 			}
+			p.tailEvents -= events
 			if len(p.tail) == 0 {
-				p.tail, p.tailSize = p.tail[:0:0], 0
+				p.tail, p.tailSize, p.tailEvents = p.tail[:0:0], 0, 0
 			}
 		default:
 			return
@@ -325,10 +394,11 @@ func (p *Publisher) fill() {
 	}
 }
 
-// send publishes a batch; its result comes back on results.
+// send publishes a group of batches; its result comes back on results.
 func (p *Publisher) send(f *flight) {
+	f.events = events(f.recs)
 	p.flights = append(p.flights, f)
-	p.inFlight += len(f.recs)
+	p.inFlight += f.events
 	p.acks.send(f, p.subjects[:])
 }
 
@@ -340,17 +410,18 @@ func (p *Publisher) resolve(f *flight) {
 		f = p.flights[0]
 		p.flights[0] = nil
 		p.flights = p.flights[1:]
-		p.inFlight -= len(f.recs)
+		p.inFlight -= f.events
 		if p.failing {
 			// After a failure, everything later is sent again.
 			p.respool(f, 0)
+			p.recycle(f.recs)
 			continue
 		}
 		ok := len(f.recs)
 		if f.failAt >= 0 {
 			ok = f.failAt
 		}
-		p.published.Add(int64(ok))
+		p.published.Add(int64(events(f.recs[:ok])))
 		if k := min(ok, len(f.at)); k > 0 {
 			p.sp.commit(f.at[k-1])
 		}
@@ -358,9 +429,10 @@ func (p *Publisher) resolve(f *flight) {
 			p.failures.Add(1)
 			p.failing = true
 			p.cfg.Log.Warn("access stream: publish failed; spooling until the stream answers",
-				"err", f.err, "events", len(f.recs)-ok)
+				"err", f.err, "events", f.events-events(f.recs[:ok]))
 			p.respool(f, ok)
 		}
+		p.recycle(f.recs)
 	}
 	if p.failing && len(p.flights) == 0 {
 		// Every batch after the failure has resolved: read the spool again
@@ -385,9 +457,9 @@ func (p *Publisher) respool(f *flight, from int) {
 		return
 	}
 	n, _, err := p.sp.append(f.recs[from:], nil)
-	p.spooled.Add(int64(n))
-	if lost := len(f.recs) - from - n; lost > 0 {
-		p.dropped.Add(int64(lost))
+	p.spooled.Add(int64(events(f.recs[from : from+n])))
+	if n < len(f.recs)-from {
+		p.dropped.Add(int64(events(f.recs[from+n:])))
 		p.logSpoolError(err)
 	}
 }
@@ -398,7 +470,7 @@ func (p *Publisher) spillIfBehind() {
 	if len(p.tail) == 0 {
 		return
 	}
-	if p.healthy() && len(p.tail) < p.cfg.MaxPending && int64(p.tailSize) < p.cfg.QueueBytes {
+	if p.healthy() && p.tailEvents < p.cfg.MaxPending && int64(p.tailSize) < p.cfg.QueueBytes {
 		return
 	}
 	p.spill()
@@ -416,13 +488,14 @@ func (p *Publisher) spill() {
 		if len(f.at) >= len(f.recs) {
 			continue
 		}
-		n, at, err := p.sp.append(f.recs[len(f.at):], f.at)
+		from := len(f.at)
+		n, at, err := p.sp.append(f.recs[from:], f.at)
 		f.at = at
-		p.spooled.Add(int64(n))
+		p.spooled.Add(int64(events(f.recs[from : from+n])))
 		if err != nil {
 			// The tail cannot go after copies that are missing.
 			p.logSpoolError(err)
-			p.dropped.Add(int64(len(p.tail)))
+			p.dropped.Add(int64(p.tailEvents))
 			p.clearTail()
 			return
 		}
@@ -432,18 +505,21 @@ func (p *Publisher) spill() {
 		p.sp.rpos = p.sp.end()
 	}
 	n, _, err := p.sp.append(p.tail, nil)
-	p.spooled.Add(int64(n))
-	if lost := len(p.tail) - n; lost > 0 {
-		p.dropped.Add(int64(lost))
+	p.spooled.Add(int64(events(p.tail[:n])))
+	if n < len(p.tail) {
+		p.dropped.Add(int64(events(p.tail[n:])))
 		p.logSpoolError(err)
 	}
 	p.clearTail()
 	p.spoolBytes.Store(p.sp.bytes())
 }
 
+// clearTail empties the memory tail, whose batches are in the spool (or
+// were dropped).
 func (p *Publisher) clearTail() {
+	p.recycle(p.tail)
 	clear(p.tail)
-	p.tail, p.tailSize = p.tail[:0], 0
+	p.tail, p.tailSize, p.tailEvents = p.tail[:0], 0, 0
 }
 
 // logSpoolError logs a spool error, at most once a minute for a full one.
@@ -478,13 +554,18 @@ func (p *Publisher) shutdown() error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	for drained := false; !drained; {
-		select {
-		case e := <-p.ch:
-			p.take(&e)
-		default:
-			drained = true
-		}
+	for i := p.inAt; i < len(p.in); i++ {
+		p.take(&p.in[i])
+	}
+	p.takeQueue()
+	for i := range p.in {
+		p.take(&p.in[i])
+	}
+	p.inAt = len(p.in)
+	// The batches being filled go now, while the stream answers.
+	p.sealAll()
+	if p.acks != nil {
+		p.fill()
 	}
 	wait := time.NewTimer(min(p.cfg.AckTimeout, 2*time.Second))
 	defer wait.Stop()

@@ -2,13 +2,14 @@ package accessstream
 
 import (
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/natsstore"
-
 	"github.com/smd-media/smd/internal/natsstore/natstest"
 )
 
@@ -35,6 +36,28 @@ func BenchmarkPublisherLog(b *testing.B) {
 	b.ReportMetric(float64(p.Dropped())/float64(b.N), "dropped/op")
 }
 
+// BenchmarkPublisherLogAccepted is Log's cost when the queue takes the
+// event (BenchmarkPublisherLog mostly measures the queue full): one
+// goroutine, the queue emptied every 4096 events as Run would.
+func BenchmarkPublisherLogAccepted(b *testing.B) {
+	_, nc := natstest.Single(b)
+	p, err := NewPublisher(PublisherConfig{EdgeID: "e1", SpoolDir: b.TempDir(), Log: testLog(b)}, nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := event(1, "session-0123456789abcdef")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.Log(e)
+		if i%4096 == 4095 {
+			p.takeQueue()
+		}
+	}
+	if p.Dropped() > 0 {
+		b.Fatalf("%d dropped", p.Dropped())
+	}
+}
+
 // BenchmarkAppendEvent is the encoding, done by the publisher's goroutine.
 func BenchmarkAppendEvent(b *testing.B) {
 	e := event(1, "session-0123456789abcdef")
@@ -51,8 +74,17 @@ func BenchmarkAppendEvent(b *testing.B) {
 // nothing is dropped. cpu-ns/event is the process's CPU time per event:
 // with the in-process NATS server, the server's share is in it; with
 // SMD_BENCH_NATS_URL set (a nats-server with JetStream in another process)
-// it is what publishing costs an edge.
-func BenchmarkPublisherThroughput(b *testing.B) {
+// it is what publishing costs an edge. One session: every event on one
+// partition, batches full at once.
+func BenchmarkPublisherThroughput(b *testing.B) { publisherThroughput(b, 1, 2048) }
+
+// BenchmarkPublisherThroughputSessions is the same with the events of
+// 1,000 sessions, spread over the 16 partitions: 16 batches fill at once.
+func BenchmarkPublisherThroughputSessions(b *testing.B) { publisherThroughput(b, 1000, 4096) }
+
+// publisherThroughput logs events of the given number of sessions, never
+// more than lag ahead of the acknowledgements.
+func publisherThroughput(b *testing.B, sessions, lag int) {
 	var nc *nats.Conn
 	if url := os.Getenv("SMD_BENCH_NATS_URL"); url != "" {
 		var err error
@@ -66,14 +98,18 @@ func BenchmarkPublisherThroughput(b *testing.B) {
 	openStore(b, nc)
 	p, stop := startPublisher(b, PublisherConfig{SpoolDir: b.TempDir()}, nc)
 	defer stop()
-	e := event(1, "session-0123456789abcdef")
+	evs := make([]*accesslog.Event, sessions)
+	for i := range evs {
+		evs[i] = event(i, "session-0123456789abcdef-"+strconv.Itoa(i))
+	}
 	b.ReportAllocs()
 	cpu0 := cpuTime()
+	start := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
-		p.Log(e)
+		p.Log(evs[i%sessions])
 		if i%1024 == 1023 {
-			for p.Published() < int64(i-2048) {
+			for p.Published() < int64(i-lag) {
 				time.Sleep(50 * time.Microsecond)
 			}
 		}
@@ -83,6 +119,7 @@ func BenchmarkPublisherThroughput(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	if p.Dropped() > 0 || p.Spooled() > 0 {
 		b.Fatalf("dropped %d, spooled %d", p.Dropped(), p.Spooled())
 	}

@@ -208,3 +208,35 @@ func TestSequenceSurvivesRestart(t *testing.T) {
 		t.Fatalf("after losing the file %d <= %d", n, last)
 	}
 }
+
+// TestSpoolKeepsBatches: a batch comes back from the spool byte for byte,
+// with its message id and its number of events; a read stops once it
+// holds the events asked for (whole batches, at least one).
+func TestSpoolKeepsBatches(t *testing.T) {
+	s := openTestSpool(t, t.TempDir(), 1<<20, 1<<20)
+	var in []record
+	for i := range 4 {
+		data := appendBatch(nil, event(3*i, "S"), event(3*i+1, "S"), event(3*i+2, "S"))
+		in = append(in, record{part: Partition("S", ""), id: fmt.Sprintf("e1:%d", 100+i), data: data, n: 3})
+	}
+	if _, _, err := s.append(in, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, err := s.read(4, nil, nil) // 3 < 4: a second batch
+	if err != nil || len(got) != 2 {
+		t.Fatalf("read %d batches, %v", len(got), err)
+	}
+	more, _, _, _ := s.read(1, nil, nil) // at least one
+	got = append(got, more...)
+	more, _, _, _ = s.read(100, nil, nil)
+	got = append(got, more...)
+	if len(got) != len(in) {
+		t.Fatalf("%d batches back of %d", len(got), len(in))
+	}
+	for i := range in {
+		if got[i].id != in[i].id || got[i].part != in[i].part || got[i].n != 3 || !slices.Equal(got[i].data, in[i].data) {
+			t.Fatalf("batch %d: %+v, want %+v", i, got[i], in[i])
+		}
+	}
+	s.close()
+}

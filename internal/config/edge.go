@@ -257,8 +257,17 @@ type AccessStream struct {
 	// never delaying a response.
 	Queue      int      `yaml:"queue"`
 	QueueBytes ByteSize `yaml:"queue_bytes"`
-	// Batch is the most events published at once.
+	// Batch is the most events in one message: an edge publishes the
+	// events of a partition together, as one message (a batch), once
+	// this many are there, at 64 KiB, or 20ms after the first (see
+	// docs/access.md).
 	Batch int `yaml:"batch"`
+	// BatchBytes is the most bytes of events in one message (default
+	// 64 KiB, at most 512 KiB: NATS refuses messages over 1 MiB by default).
+	BatchBytes ByteSize `yaml:"batch_bytes"`
+	// Linger is the longest an event waits for its batch to fill
+	// (default 20ms): the detector sees a quiet edge's events this late.
+	Linger Duration `yaml:"linger"`
 	// MaxPending bounds the events published and not yet acknowledged;
 	// when as many more wait, they go to the spool.
 	MaxPending int `yaml:"max_pending"`
@@ -340,7 +349,7 @@ func DefaultEdge() Edge {
 		NATS:      NATS{Replicas: 1, Heartbeat: Duration(5 * time.Second)},
 		DataDir:   "smd-data",
 		AccessStream: AccessStream{SpoolMaxBytes: 1 << 30, SpoolSync: Duration(time.Second), Queue: 16384, QueueBytes: 32 << 20,
-			Batch: 256, MaxPending: 4096, AckTimeout: Duration(5 * time.Second)},
+			Batch: 128, BatchBytes: 64 << 10, Linger: Duration(20 * time.Millisecond), MaxPending: 4096, AckTimeout: Duration(5 * time.Second)},
 	}
 }
 
@@ -503,6 +512,12 @@ func (c *Edge) Validate() error {
 		}
 		if as.AckTimeout <= 0 {
 			bad("access_stream.ack_timeout", "must be positive")
+		}
+		if as.BatchBytes < 1<<10 || as.BatchBytes > 512<<10 {
+			bad("access_stream.batch_bytes", "must be from 1KiB to 512KiB")
+		}
+		if as.Linger < Duration(time.Millisecond) || as.Linger > Duration(time.Second) {
+			bad("access_stream.linger", "must be from 1ms to 1s (the detector waits for it)")
 		}
 	}
 	if c.Server.Engine != EngineLean && c.Server.Engine != EngineNetHTTP {

@@ -80,6 +80,8 @@ func startPublisher(ctx context.Context, cfg *config.Edge, nc *nats.Conn, reg pr
 		Queue:         a.Queue,
 		QueueBytes:    int64(a.QueueBytes),
 		Batch:         a.Batch,
+		BatchBytes:    int(a.BatchBytes),
+		Linger:        a.Linger.D(),
 		MaxPending:    a.MaxPending,
 		AckTimeout:    a.AckTimeout.D(),
 		Log:           log.With("part", "access-stream"),
@@ -163,7 +165,7 @@ func (n *Node) startAccessReaders(ctx context.Context, cfg *config.Serve, st *na
 	}{
 		{"smd_control_access_events_total", "Access events handed to the detector (replays included).", c.Delivered},
 		{"smd_control_access_duplicates_total", "Access events dropped as duplicates (same message id).", c.Duplicates},
-		{"smd_control_access_invalid_total", "Messages of the access stream that were not access events.", c.Invalid},
+		{"smd_control_access_invalid_total", "Access events that could not be decoded (bad lines of a batch, messages of an unknown format).", c.Invalid},
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, func() float64 { return float64(m.f()) }))
 	}

@@ -1,0 +1,115 @@
+package accessstream
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/smd-media/smd/internal/accesslog"
+)
+
+// appendBatch encodes evs as a batch body; a nil event stands for a line
+// that is not an event.
+func appendBatch(dst []byte, evs ...*accesslog.Event) []byte {
+	for _, e := range evs {
+		if e == nil {
+			dst = append(dst, `{"status":"not a number"}`...)
+		} else {
+			dst = AppendEvent(dst, e)
+		}
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+func batchHeader(n int) nats.Header {
+	return nats.Header{HeaderFormat: []string{FormatBatch}, HeaderEvents: []string{strconv.Itoa(n)}}
+}
+
+func TestDecodeMessage(t *testing.T) {
+	e0, e1, e2 := event(0, "S"), event(1, "S"), event(2, "S")
+	for _, tc := range []struct {
+		name    string
+		h       nats.Header
+		body    []byte
+		want    []string // request ids delivered
+		bad     int
+		wantErr error
+	}{
+		{"batch", batchHeader(3), appendBatch(nil, e0, e1, e2), []string{"r0", "r1", "r2"}, 0, nil},
+		{"one bad line: the others delivered", batchHeader(3), appendBatch(nil, e0, nil, e2), []string{"r0", "r2"}, 1, nil},
+		{"no final newline", batchHeader(2), bytes.TrimSuffix(appendBatch(nil, e0, e1), []byte("\n")), []string{"r0", "r1"}, 0, nil},
+		{"empty line", batchHeader(3), append(append(appendBatch(nil, e0), '\n'), appendBatch(nil, e1)...), []string{"r0", "r1"}, 1, nil},
+		{"fewer lines than the header says", batchHeader(4), appendBatch(nil, e0, e1), []string{"r0", "r1"}, 2, nil},
+		{"format 1: one event, no headers", nil, AppendEvent(nil, e0), []string{"r0"}, 0, nil},
+		{"format 1, not an event", nats.Header{}, []byte(`{"time":`), nil, 1, nil},
+		{"unknown format", nats.Header{HeaderFormat: []string{"3"}, HeaderEvents: []string{"5"}}, appendBatch(nil, e0), nil, 5, ErrFormat},
+		{"empty body", batchHeader(0), nil, nil, 1, ErrFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			ok, bad, err := DecodeMessage(tc.h, tc.body, func(e *accesslog.Event) { got = append(got, e.RequestID) })
+			if !slices.Equal(got, tc.want) || ok != len(tc.want) || bad != tc.bad || (bad == 0) != (err == nil) {
+				t.Fatalf("delivered %v (%d), bad %d, err %v; want %v, bad %d", got, ok, bad, err, tc.want, tc.bad)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestMessageEvents(t *testing.T) {
+	body := appendBatch(nil, event(0, "S"), event(1, "S"))
+	if n := MessageEvents(batchHeader(7), body); n != 7 {
+		t.Errorf("with the header: %d", n)
+	}
+	if n := MessageEvents(nil, body); n != 2 {
+		t.Errorf("without the header: %d", n)
+	}
+	if n := MessageEvents(nil, bytes.TrimSuffix(body, []byte("\n"))); n != 2 {
+		t.Errorf("without a final newline: %d", n)
+	}
+	if n := MessageEvents(nats.Header{HeaderEvents: []string{"-1"}}, nil); n != 0 {
+		t.Errorf("bad header, empty body: %d", n)
+	}
+}
+
+// FuzzDecodeBatch: DecodeBatch never panics and accounts for every line;
+// the events it accepts, encoded again as a batch, decode to the same
+// events with no bad line, and that encoding is a fixed point.
+func FuzzDecodeBatch(f *testing.F) {
+	var all []*accesslog.Event
+	for _, tc := range encodeCases {
+		all = append(all, &tc.ev)
+		f.Add(appendBatch(nil, &tc.ev))
+	}
+	f.Add(appendBatch(nil, all...))
+	f.Add(appendBatch(nil, all[0], nil, all[1]))
+	f.Add([]byte("\n\n{}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var evs []*accesslog.Event
+		ok, bad, err := DecodeBatch(b, func(e *accesslog.Event) { evs = append(evs, e) })
+		if ok+bad != countLines(b) || ok != len(evs) || (bad == 0) != (err == nil) {
+			t.Fatalf("%d ok + %d bad for %d lines (%v)", ok, bad, countLines(b), err)
+		}
+		enc := appendBatch(nil, evs...)
+		var again []*accesslog.Event
+		ok2, bad2, err := DecodeBatch(enc, func(e *accesslog.Event) { again = append(again, e) })
+		if ok2 != ok || bad2 != 0 || err != nil {
+			t.Fatalf("re-decoding %q: %d ok, %d bad, %v", enc, ok2, bad2, err)
+		}
+		for i := range evs {
+			if d := diffEvents(again[i], evs[i]); d != "" {
+				t.Fatalf("event %d: %s", i, d)
+			}
+		}
+		if enc2 := appendBatch(nil, again...); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not a fixed point:\n%s\n%s", enc, enc2)
+		}
+	})
+}
