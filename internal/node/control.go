@@ -154,9 +154,15 @@ func apiProxy(p config.APIProxy) (http.Handler, error) {
 
 // serveAPI serves h on addr until ctx ends.
 func serveAPI(ctx context.Context, addr string, h http.Handler, run func(func() error)) (string, error) {
+	return serveHTTP(ctx, "control.listen", addr, h, run)
+}
+
+// serveHTTP serves h on addr (the setting key names it in errors) until
+// ctx ends, then shuts down within 5 s.
+func serveHTTP(ctx context.Context, key, addr string, h http.Handler, run func(func() error)) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("control.listen %s: %w", addr, err)
+		return "", fmt.Errorf("%s %s: %w", key, addr, err)
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	run(func() error {
