@@ -2,15 +2,20 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/smd-media/smd/internal/control/client"
+	"github.com/smd-media/smd/internal/detect"
 	"github.com/smd-media/smd/internal/simulate"
 )
 
@@ -21,16 +26,32 @@ type simulateOptions struct {
 	api, keyFile        string
 	shareIPs            string
 	jsonOut, checkGoals bool
+	logLevel            string
+	// serve runs a stack in the process, whose detector scorer and
+	// detectorFile configure.
+	serve                bool
+	scorer, detectorFile string
 }
+
+// externalOnly are the flags that name or configure an external stack;
+// serveOnly those that configure the stack of --serve.
+var (
+	externalOnly = []string{"edge", "api", "api-key-file", "key-file", "asset", "scorer-label", "blocked-status"}
+	serveOnly    = []string{"scorer", "detector-config"}
+)
 
 func newSimulateCmd() *cobra.Command {
 	o := &simulateOptions{cfg: simulate.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "simulate [flags]",
-		Short: "Drive a running edge with synthetic viewers and pirates; report precision, recall, time to block",
+		Short: "Drive an edge with synthetic viewers and pirates; report precision, recall, time to block",
 		Long: "Play legitimate viewers and abusive ones against a running smd stack, in real time, and report\n" +
-			"how the piracy defences treated them: per scorer, precision, recall, legitimate sessions\n" +
-			"blocked, tokens shared to 3+ IPs blocked, and time to block (median, p95).\n\n" +
+			"how the piracy defences treated them: precision, recall, legitimate sessions blocked, tokens\n" +
+			"shared to 3+ IPs blocked, and time to block (median, p95).\n\n" +
+			"With --serve it runs a stack of its own in this process instead (embedded NATS in a temporary\n" +
+			"directory, removed afterwards; the sample origin; the edge; the detector, configured by --scorer\n" +
+			"and --detector-config) and reports every scorer of the detector, active and shadow: sessions\n" +
+			"flagged, precision, recall and time to flag; --check-targets judges the active scorer.\n\n" +
 			"Legitimate sessions play live HLS at the real segment cadence; some change network once,\n" +
 			"some are homes of two devices on one token. Abusive ones replay one token from K IPs in K\n" +
 			"countries at once, or restream every rendition as fast as they can. A session is blocked at\n" +
@@ -41,7 +62,9 @@ func newSimulateCmd() *cobra.Command {
 			"asset \"" + simulate.DefaultAssetID + "\" when --asset is not given, and reads revocations back).\n\n" +
 			"Exit codes: 0 done, 1 a target missed with --check-targets, 2 bad input. See docs/simulate.md.",
 		Example: "  smd simulate --edge http://127.0.0.1:8080 --api-key-file smd-data/api-keys.admin\n" +
-			"  smd simulate --duration 2m --legit 200 --shared 20 --share-ips 2..6 --json --check-targets",
+			"  smd simulate --duration 2m --legit 200 --shared 20 --share-ips 2..6 --json --check-targets\n" +
+			"  smd simulate --serve --seed 7\n" +
+			"  smd simulate --serve --scorer smde --detector-config smd.yaml --json",
 		Args: cobra.NoArgs,
 		RunE: o.run,
 	}
@@ -64,21 +87,87 @@ func newSimulateCmd() *cobra.Command {
 	f.IntVar(&cfg.BlockedStatus, "blocked-status", cfg.BlockedStatus, "the edge's `STATUS` for a revoked session (its status.revoked)")
 	f.Int64Var(&cfg.Seed, "seed", 0, "`SEED` of the random choices, to repeat a run (0: from the clock; the report prints it)")
 	f.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
-	f.BoolVar(&o.checkGoals, "check-targets", false, "exit 1 when a target is missed")
+	f.BoolVar(&o.checkGoals, "check-targets", false, "exit 1 when a target is missed (with --serve: by the active scorer)")
+	f.BoolVar(&o.serve, "serve", false, "run a stack of its own in this process (not with --edge, --api, --api-key-file, --asset,\n"+
+		"--scorer-label, --blocked-status) and report every scorer of its detector")
+	f.StringVar(&o.scorer, "scorer", "", "with --serve: `NAME` of the active scorer ("+strings.Join(detect.Scorers, " or ")+"); the others run in\n"+
+		"the shadow (default: the scorer of --detector-config, else "+detect.DefaultConfig().Scorer+")")
+	f.StringVar(&o.detectorFile, "detector-config", "", "with --serve: YAML `FILE` whose detector: section configures the detector (an smd serve\n"+
+		"configuration will do; default: the detector's defaults)")
+	f.StringVar(&o.logLevel, "log-level", "off", "`LEVEL` of the logs on standard error, of the simulator and of the stack of --serve:\n"+
+		"debug, info, warn, error or off")
 	return c
 }
 
-func (o *simulateOptions) run(cmd *cobra.Command, _ []string) error {
-	cfg := o.cfg
+// checkFlags refuses flags of the other mode: an external stack's, or the
+// stack's of --serve.
+func (o *simulateOptions) checkFlags(flags *pflag.FlagSet) error {
+	if o.serve {
+		for _, name := range externalOnly {
+			if flags.Changed(name) {
+				return fmt.Errorf("--%s: not with --serve, which runs a stack of its own", name)
+			}
+		}
+		return nil
+	}
+	for _, name := range serveOnly {
+		if flags.Changed(name) {
+			return fmt.Errorf("--%s: only with --serve (an external stack's detector is configured where it runs)", name)
+		}
+	}
+	return nil
+}
+
+// logger returns the logger of --log-level; nil for off.
+func (o *simulateOptions) logger(w io.Writer) (*slog.Logger, error) {
+	if o.logLevel == "off" {
+		return nil, nil
+	}
+	log, err := newLogger(w, o.logLevel)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn, error or off", o.logLevel)
+	}
+	return log, nil
+}
+
+// detector is the detector of --serve: --detector-config's
+// detector: section (or the defaults), --scorer active and the other
+// scorers in the shadow.
+func (o *simulateOptions) detector() (detect.Config, error) {
+	cfg := detect.DefaultConfig()
+	if o.detectorFile != "" {
+		var err error
+		if cfg, err = simulate.LoadDetectorConfig(o.detectorFile); err != nil {
+			return cfg, fmt.Errorf("--detector-config: %w", err)
+		}
+	}
+	if o.scorer != "" {
+		if !slices.Contains(detect.Scorers, o.scorer) {
+			return cfg, fmt.Errorf("--scorer: %q is not one of %s", o.scorer, strings.Join(detect.Scorers, ", "))
+		}
+		cfg.Scorer, cfg.Shadow = o.scorer, nil
+		for _, s := range detect.Scorers {
+			if s != o.scorer {
+				cfg.Shadow = append(cfg.Shadow, s)
+			}
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("--detector-config %s: %w", o.detectorFile, err)
+	}
+	if !cfg.Enabled {
+		return cfg, fmt.Errorf("--detector-config %s: detector.enabled: false, but --serve measures the detector", o.detectorFile)
+	}
+	return cfg, nil
+}
+
+// external points cfg at the stack of --edge, --api and the API key.
+func (o *simulateOptions) external(cfg *simulate.Config) error {
 	if cfg.Edge == "" {
 		cfg.Edge = os.Getenv("SMD_EDGE_URL")
 	}
 	if cfg.Edge == "" {
 		cfg.Edge = "http://127.0.0.1:8080"
-	}
-	var err error
-	if cfg.ShareIPsMin, cfg.ShareIPsMax, err = parseShareIPs(o.shareIPs); err != nil {
-		return err
 	}
 	apiURL := o.api
 	if apiURL == "" {
@@ -101,14 +190,60 @@ func (o *simulateOptions) run(cmd *cobra.Command, _ []string) error {
 	if err := cfg.Validate(); err != nil {
 		return flagError(err)
 	}
+	return nil
+}
+
+func (o *simulateOptions) run(cmd *cobra.Command, _ []string) error {
+	if err := o.checkFlags(cmd.Flags()); err != nil {
+		return err
+	}
+	log, err := o.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	cfg := o.cfg
+	cfg.Log = log
+	if cfg.ShareIPsMin, cfg.ShareIPsMax, err = parseShareIPs(o.shareIPs); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	target := ""
+	if o.serve {
+		dcfg, err := o.detector()
+		if err != nil {
+			return err
+		}
+		if err := cfg.ValidateViewers(); err != nil {
+			return flagError(err)
+		}
+		st, err := simulate.StartStack(ctx, simulate.StackConfig{Detector: dcfg, Log: log, Version: version})
+		if err != nil {
+			return fmt.Errorf("--serve: %w", err)
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "smd simulate: %s\n", cleanMessage(err.Error()))
+			}
+		}()
+		st.Use(&cfg)
+		target = fmt.Sprintf("a stack of its own at %s (scorer %s", cfg.Edge, dcfg.Scorer)
+		if len(dcfg.Shadow) > 0 {
+			target += ", shadow " + strings.Join(dcfg.Shadow, ", ")
+		}
+		target += ")"
+	} else {
+		if err := o.external(&cfg); err != nil {
+			return err
+		}
+		target = cfg.Edge
+	}
 	sim, err := simulate.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "smd simulate: %d sessions for %v against %s (Ctrl-C stops early and reports)\n",
-		len(sim.Sessions()), cfg.Duration, cfg.Edge)
+		len(sim.Sessions()), cfg.Duration, target)
 	r, err := sim.Run(ctx)
 	if err != nil {
 		return err

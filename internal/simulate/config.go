@@ -80,6 +80,11 @@ type Config struct {
 
 	// ScorerLabel names the detector's scorer in the report.
 	ScorerLabel string
+	// Decisions, when set, holds every decision of the stack's detector
+	// (the [Stack] in this process gives it): the report then has a row
+	// per scorer, shadow ones included. Nil (an external stack): the
+	// report says the per-scorer table was not measured.
+	Decisions *DecisionLog
 	// BlockedStatus is the edge's status for a revoked session (its
 	// status.revoked, 403 by default).
 	BlockedStatus int
@@ -115,15 +120,22 @@ func DefaultConfig() Config {
 // Validate checks the configuration; errors name the setting.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
-	}
 	if u, err := url.Parse(c.Edge); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		bad("edge", "%q is not an http(s)://host[:port] URL (the edge's base, without a path)", c.Edge)
+		errs = append(errs, fmt.Errorf("edge: %q is not an http(s)://host[:port] URL (the edge's base, without a path)", c.Edge))
 	}
 	if c.API == nil {
-		bad("api", "no API client")
+		errs = append(errs, errors.New("api: no API client"))
+	}
+	return errors.Join(append(errs, c.ValidateViewers())...)
+}
+
+// ValidateViewers checks what a run plays, everything but Edge and API:
+// a caller that starts a [Stack] checks it first. Errors name the setting.
+func (c *Config) ValidateViewers() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
 	}
 	if c.Duration <= 0 || c.Duration > MaxDuration {
 		bad("duration", "%v is not between 0 and %v", c.Duration, MaxDuration)

@@ -1,10 +1,14 @@
 // Package simulate drives a running smd edge with synthetic viewers and
 // measures how the stack's piracy defences treat them: `smd simulate`.
 //
-// It is a real client of a real stack, and nothing else: it asks the
-// control plane's token API for one playback URL per session (with an API
-// key), plays those URLs against the edge over HTTP, and reads revocations
-// back through the API. It knows nothing of the detector's internals.
+// It is a real client of a real stack: it asks the control plane's token
+// API for one playback URL per session (with an API key), plays those URLs
+// against the edge over HTTP, and reads revocations back through the API.
+// Against an external stack that is all it sees, and it knows nothing of
+// the detector's internals. A [Stack] is an smd serve it runs in its own
+// process instead (`smd simulate --serve`), with a [DecisionLog] on the
+// detector's decision hook: the report then also has a row per scorer,
+// active and shadow, from every decision of each.
 //
 // Viewers are told apart the way an edge behind a CDN tells them apart:
 // by the X-Forwarded-For address and the CloudFront-Viewer-Country header
@@ -33,8 +37,10 @@
 // wall-clock time it is given. A session counts as blocked at its first
 // answer with the edge's "revoked" status (403 unless the edge overrides
 // it); its time to block runs from its first abusive request to that
-// answer. The [Report] gives, for one scorer label, precision, recall,
-// legitimate sessions blocked, tokens shared to 3 or more addresses
-// blocked, time to block (median and p95), and request counts, with the
-// targets of issue 5 checked.
+// answer. The [Report] gives, for the active scorer (a label), precision,
+// recall, legitimate sessions blocked, tokens shared to 3 or more
+// addresses blocked, time to block (median and p95), and request counts,
+// with the targets of issue 5 checked; with a [DecisionLog], the same per
+// scorer from its decisions ([ScorerStats]: flagged instead of blocked,
+// time to flag on the detector's clock).
 package simulate

@@ -72,6 +72,13 @@ type Report struct {
 	// Revocations summarizes the sessions' revocations read back.
 	Revocations RevocationStats `json:"revocations"`
 
+	// Scorers has one row per scorer of the stack's detector, active and
+	// shadow, from its decisions while viewers played: only when the
+	// simulator watched them (Config.Decisions, the stack of --serve).
+	// ScorersNote says why the table is absent otherwise.
+	Scorers     []ScorerStats `json:"scorers,omitempty"`
+	ScorersNote string        `json:"scorers_note,omitempty"`
+
 	// Targets are issue 5's targets, each met or not.
 	Targets []Target `json:"targets"`
 
@@ -138,6 +145,9 @@ type SessionResult struct {
 	Status map[string]int `json:"status"`
 	// Revocation is the API's, when the session is revoked.
 	Revocation *control.Revocation `json:"revocation,omitempty"`
+	// Flags are the scorers that flagged the session while it played,
+	// when the report has a per-scorer table.
+	Flags []Flag `json:"flags,omitempty"`
 	// Problem is an error that stopped one of its devices early (a
 	// playlist it could not read), if any.
 	Problem string `json:"problem,omitempty"`
@@ -276,6 +286,11 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 	r.TimeToBlock = summarize(ttb)
 	r.TimeToRevoke = summarize(ttr)
 	r.Targets = r.targets()
+	if s.cfg.Decisions != nil {
+		r.scorerStats(s.cfg.Decisions, s.sessions, end)
+	} else {
+		r.ScorersNote = noScorersNote
+	}
 	return r
 }
 

@@ -20,10 +20,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kind\tsessions\tdevices\tblocked\trequests\tsegments\tseg/s/device\tblock median\tblock p95\t")
 	for _, k := range r.Kinds {
-		med, p95 := "-", "-"
-		if k.TimeToBlock.N > 0 {
-			med, p95 = seconds(k.TimeToBlock.MedianS), seconds(k.TimeToBlock.P95S)
-		}
+		med, p95 := medP95(k.TimeToBlock)
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t\n",
 			k.Kind, k.Sessions, k.Devices, k.Blocked, k.Requests, k.Segments, k.SegmentsPerSecond, med, p95)
 	}
@@ -70,6 +67,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	r.writeScorers(&b)
 	b.WriteString("\ntargets\n")
 	for _, t := range r.Targets {
 		mark := "ok  "
@@ -80,6 +78,61 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeScorers writes the per-scorer table, or why there is none.
+func (r *Report) writeScorers(b *strings.Builder) {
+	if len(r.Scorers) == 0 {
+		if r.ScorersNote != "" {
+			fmt.Fprintf(b, "\n%s\n", wrap("per scorer: not measured: "+r.ScorersNote, 100))
+		}
+		return
+	}
+	b.WriteString("\nper scorer: sessions flagged by the scorer's decisions while viewers played, of them legit\n" +
+		"(legitimate sessions) and shared 3+ (tokens shared to 3+ IPs); time to flag from a session's first\n" +
+		"request to the scorer's first decision, time to block to the edge's first blocked answer (active\n" +
+		"scorer only); both over abusive sessions\n\n")
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scorer\trole\tflagged\tdecisions\tprecision\trecall\tlegit\tshared 3+\tflag median\tflag p95\tblock median\tblock p95\t")
+	for _, st := range r.Scorers {
+		fmed, fp95 := medP95(st.TimeToFlag)
+		bmed, bp95 := "-", "-"
+		if st.TimeToBlock != nil {
+			bmed, bp95 = medP95(*st.TimeToBlock)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%d of %d\t%d of %d\t%s\t%s\t%s\t%s\t\n",
+			st.Scorer, st.Role, st.Flagged, st.Decisions, ratio(st.Precision), ratio(st.Recall),
+			st.LegitFlagged, r.Legit, st.Shared3Flagged, r.Shared3, fmed, fp95, bmed, bp95)
+	}
+	tw.Flush()
+}
+
+// wrap breaks s into lines of at most width characters, between words.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		switch {
+		case i == 0:
+		case n+1+len(w) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
+
+// medP95 formats a Latency's median and p95, "-" for none.
+func medP95(l Latency) (string, string) {
+	if l.N == 0 {
+		return "-", "-"
+	}
+	return seconds(l.MedianS), seconds(l.P95S)
 }
 
 // ratio formats a precision or recall, "n/a" for none.
