@@ -57,63 +57,13 @@ BURST_RATE=${BURST_RATE_MB}m
 T_START=$(date +%s)
 LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-	printf 'bench: FAIL: %s\n' "$*" >&2
-	exit 1
-}
-
-# ---------------------------------------------------------------- cleanup
-PIDS=()  # long-running servers we started
-CHILD="" # the load generator running now, if any
-TMP=""
-cleanup() {
-	local rc=$? pid
-	trap - EXIT INT TERM
-	if [ -n "$CHILD" ]; then kill "$CHILD" 2>/dev/null || true; fi
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ -n "$TMP" ]; then rm -rf "$TMP"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# run_child CMD...: runs a bounded load generator in the background and waits
-# for it, so that a signal reaches the trap at once and the trap stops it.
-run_child() {
-	local rc=0
-	"$@" &
-	CHILD=$!
-	wait "$CHILD" || rc=$?
-	CHILD=""
-	return "$rc"
-}
+# log, die, the exit trap (PIDS, CHILD, TMP), run_child, ensure_tools, ports,
+# wait_port, temp_paths, expect, to_ms, cpu_ticks, core_snap, core_busy, median.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$BENCH/lib.sh"
 
 # ---------------------------------------------------------------- 1. tools
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v curl >/dev/null || need+=(curl)
-command -v openssl >/dev/null || need+=(openssl)
-command -v taskset >/dev/null || need+=(util-linux)
-command -v ss >/dev/null || need+=(iproute2)
-command -v ps >/dev/null || need+=(procps)
-if [ ${#need[@]} -gt 0 ]; then
-	[ "$(id -u)" -eq 0 ] || die "missing ${need[*]}: run as root, or install them"
-	log "installing ${need[*]}"
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+ensure_tools
 command -v go >/dev/null || die "go is not on the PATH"
 [ "$(nproc)" -ge 2 ] || die "needs 2 cores (peers on core $PEER_CPU, load on core $LOAD_CPU)"
 
@@ -123,27 +73,7 @@ mkdir -p "$BIN"
 SMD=$BIN/smd
 BURST=$BIN/burst
 
-# port_busy PORT: a socket (listening, or a connection in any state) uses PORT.
-port_busy() {
-	[ -n "$(ss -Htan "( sport = :$1 )")" ] || (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-# ports_free BASE: BASE..BASE+3 are all free.
-ports_free() {
-	local o
-	for o in 0 1 2 3; do
-		if port_busy $(($1 + o)); then return 1; fi
-	done
-}
-if [ -n "$PORT_BASE" ]; then
-	ports_free "$PORT_BASE" || die "a port in $PORT_BASE..$((PORT_BASE + 3)) is in use"
-else
-	for _ in $(seq 50); do
-		PORT_BASE=$((37000 + RANDOM % 997))
-		if ports_free "$PORT_BASE"; then break; fi
-		PORT_BASE=""
-	done
-	[ -n "$PORT_BASE" ] || die "found no 4 free ports in 37000-37999"
-fi
+pick_port_base 4
 ORIGIN_PORT=$PORT_BASE
 SMD_PORT=$((PORT_BASE + 1))
 SMD_ADMIN_PORT=$((PORT_BASE + 2))
@@ -156,16 +86,6 @@ chmod 755 "$TMP"
 NGINX_USER=""
 if [ "$(id -u)" -eq 0 ]; then NGINX_USER="user root;"; fi
 
-# wait_port PORT NAME PID: waits until something answers on PORT.
-wait_port() {
-	for _ in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		kill -0 "$3" 2>/dev/null || die "$2 exited at start (see $OUT/logs/)"
-		sleep 0.1
-	done
-	die "$2 does not listen on port $1 (see $OUT/logs/)"
-}
-
 # ---------------------------------------------------------------- 2. origin
 log "origin: static nginx on 127.0.0.1:$ORIGIN_PORT"
 mkdir -p "$TMP/www/o" "$TMP/www/burst" "$TMP/origin"
@@ -175,12 +95,6 @@ head -c "$SIZE_BURST" /dev/urandom >"$TMP/www/burst/smd.bin"
 cp "$TMP/www/burst/smd.bin" "$TMP/www/burst/nginx.bin"
 ORIGIN_LOG=$OUT/logs/origin.access.log
 : >"$ORIGIN_LOG"
-
-# temp_paths DIR: nginx's temporary directories, all under DIR.
-temp_paths() {
-	printf '  client_body_temp_path %s/body;\n  proxy_temp_path %s/proxy;\n' "$1" "$1"
-	printf '  fastcgi_temp_path %s/fastcgi;\n  uwsgi_temp_path %s/uwsgi;\n  scgi_temp_path %s/scgi;\n' "$1" "$1" "$1"
-}
 
 cat >"$TMP/origin/nginx.conf" <<EOF
 $NGINX_USER
@@ -302,15 +216,6 @@ nginx_url() {
 	printf 'http://127.0.0.1:%s%s?md5=%s&expires=%s\n' "$NGINX_PORT" "$1" "$md5" "$exp"
 }
 
-# expect URL STATUS [LENGTH]: one GET must answer STATUS (and LENGTH bytes).
-expect() {
-	local got
-	got=$(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{size_download}' "$1") || got="curl-failed"
-	if [ "${got%% *}" != "$2" ] || { [ -n "${3:-}" ] && [ "${got#* }" != "$3" ]; }; then
-		die "GET ${1%%\?*}...: got '$got', want status $2${3:+ and $3 bytes}"
-	fi
-}
-
 declare -A URL
 URL[smd,1k]=$(smd_url /o/1k.bin)
 URL[smd,200k]=$(smd_url /o/200k.bin)
@@ -343,35 +248,7 @@ curl -s -D "$OUT/logs/nginx.headers" -o /dev/null "${URL[nginx,1k]}"
 # ---------------------------------------------------------------- 4. wrk
 WRK=(taskset -c "$LOAD_CPU" wrk -t1 "-c$CONNS" --latency)
 
-# to_ms VALUE: wrk's 612.00us / 1.23ms / 1.02s in milliseconds.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		if (v ~ /us$/) m = v / 1000; else if (v ~ /ms$/) m = v + 0;
-		else if (v ~ /m$/) m = v * 60000; else if (v ~ /s$/) m = v * 1000; else m = -1;
-		printf "%.3f", m }'
-}
-# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks.
-cpu_ticks() {
-	local t=0 p
-	for p in "$@"; do t=$((t + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat"))); done
-	echo "$t"
-}
-CLK_TCK=$(getconf CLK_TCK)
-# core_snap: "busy total" jiffies of cores LOAD_CPU and PEER_CPU (4 numbers).
-core_snap() {
-	awk -v a="cpu$LOAD_CPU" -v b="cpu$PEER_CPU" '$1 == a || $1 == b {
-		t = 0; for (i = 2; i <= 9; i++) t += $i
-		s[$1] = (t - $5 - $6) " " t
-	} END { print s[a], s[b] }' /proc/stat
-}
-# core_busy SNAP0 SNAP1: busy % of the two cores between the snapshots.
-core_busy() {
-	awk -v x="$1" -v y="$2" 'BEGIN { split(x, a); split(y, b)
-		printf "%.0f %.0f", 100 * (b[1] - a[1]) / (b[2] - a[2]), 100 * (b[3] - a[3]) / (b[4] - a[4]) }'
-}
 printf 'peer\tsize\trun\treq/s\tp50_ms\tp99_ms\tcpu_us_per_req\tpeer_core_share_pct\tload_core_busy_pct\tpeer_core_busy_pct\n' >"$OUT/runs.tsv"
-# median: the median of the numbers on standard input.
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 declare -A RPS P50 P99 CPU SHARE
 log "measuring: wrk -t1 -c$CONNS -d$DURATION --latency after a $WARMUP warm-up, $REPS runs per peer and size, alternating"
@@ -413,9 +290,6 @@ for size in 1k 200k; do
 	[ "$(origin_count "/o/$size.bin")" -eq 2 ] ||
 		die "/o/$size.bin: the origin was asked again under load: a peer did not serve from its cache"
 done
-
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-best() { tr ' ' '\n' <<<"$1" | grep . | sort -g | tail -1; }
 
 # ---------------------------------------------------------------- 5. burst
 # smd_metric NAME: the value of a metric without labels, from smd's admin listener.
