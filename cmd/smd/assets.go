@@ -134,20 +134,11 @@ func newAssetsCmd() *cobra.Command {
 				return err
 			}
 			defer cancel()
-			var items []*asset.Asset
-			next := after
-			for {
-				page, n, err := cl.ListAssets(ctx, next, limit)
-				if err != nil {
-					return apiError("assets list", err)
-				}
-				items, next = append(items, page...), n
-				if !all || next == "" {
-					break
-				}
-			}
-			if items == nil {
-				items = []*asset.Asset{}
+			items, next, err := pages(after, all, func(after string) ([]*asset.Asset, string, error) {
+				return cl.ListAssets(ctx, after, limit)
+			})
+			if err != nil {
+				return apiError("assets list", err)
 			}
 			if o.jsonOut {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"items": items, "next": next})

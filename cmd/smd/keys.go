@@ -98,6 +98,22 @@ func apiError(what string, err error) error {
 }
 
 // printJSON writes v indented.
+// pages reads one page from after, or every page to the end with all;
+// it returns the items (never nil) and the cursor after the last page read.
+func pages[T any](after string, all bool, fetch func(after string) ([]T, string, error)) ([]T, string, error) {
+	items, next := []T{}, after
+	for {
+		page, n, err := fetch(next)
+		if err != nil {
+			return nil, "", err
+		}
+		items, next = append(items, page...), n
+		if !all || next == "" {
+			return items, next, nil
+		}
+	}
+}
+
 func printJSON(w io.Writer, v any) error {
 	e := json.NewEncoder(w)
 	e.SetEscapeHTML(false)

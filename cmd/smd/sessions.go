@@ -112,20 +112,11 @@ func newSessionsCmd() *cobra.Command {
 				return err
 			}
 			defer cancel()
-			var items []control.Revocation
-			next := after
-			for {
-				page, n, err := cl.ListRevoked(ctx, next, limit)
-				if err != nil {
-					return apiError("sessions list", err)
-				}
-				items, next = append(items, page...), n
-				if !all || next == "" {
-					break
-				}
-			}
-			if items == nil {
-				items = []control.Revocation{}
+			items, next, err := pages(after, all, func(after string) ([]control.Revocation, string, error) {
+				return cl.ListRevoked(ctx, after, limit)
+			})
+			if err != nil {
+				return apiError("sessions list", err)
 			}
 			if o.jsonOut {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"items": items, "next": next})

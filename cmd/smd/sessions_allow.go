@@ -88,20 +88,11 @@ func newAllowCmds(o *apiOptions) []*cobra.Command {
 				return err
 			}
 			defer cancel()
-			var items []control.Allowance
-			next := after
-			for {
-				page, n, err := cl.ListAllowed(ctx, next, limit)
-				if err != nil {
-					return apiError("sessions allowed", err)
-				}
-				items, next = append(items, page...), n
-				if !all || next == "" {
-					break
-				}
-			}
-			if items == nil {
-				items = []control.Allowance{}
+			items, next, err := pages(after, all, func(after string) ([]control.Allowance, string, error) {
+				return cl.ListAllowed(ctx, after, limit)
+			})
+			if err != nil {
+				return apiError("sessions allowed", err)
 			}
 			if o.jsonOut {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"items": items, "next": next})
