@@ -83,17 +83,9 @@ func (s *AllowStore) Allow(ctx context.Context, a Allowance, ttl time.Duration) 
 	if err := a.validate(); err != nil {
 		return 0, err
 	}
-	if ttl < 0 {
-		return 0, &FieldError{"ttl", "must not be negative"}
-	}
-	ttl = roundTTL(ttl)
-	if a.AllowedAt.IsZero() {
-		a.AllowedAt = s.Now()
-	}
-	a.AllowedAt = a.AllowedAt.UTC().Round(0)
-	a.ExpiresAt = time.Time{}
-	if ttl > 0 {
-		a.ExpiresAt = a.AllowedAt.Add(ttl)
+	var err error
+	if a.AllowedAt, a.ExpiresAt, ttl, err = stamp(a.AllowedAt, s.Now, ttl); err != nil {
+		return 0, err
 	}
 	b, err := json.Marshal(&a)
 	if err != nil {

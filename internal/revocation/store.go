@@ -50,17 +50,9 @@ func (s *Store) Revoke(ctx context.Context, e Entry, ttl time.Duration) (uint64,
 	if err := e.validate(); err != nil {
 		return 0, err
 	}
-	if ttl < 0 {
-		return 0, &FieldError{"ttl", "must not be negative"}
-	}
-	ttl = roundTTL(ttl)
-	if e.RevokedAt.IsZero() {
-		e.RevokedAt = s.now()
-	}
-	e.RevokedAt = e.RevokedAt.UTC().Round(0)
-	e.ExpiresAt = time.Time{}
-	if ttl > 0 {
-		e.ExpiresAt = e.RevokedAt.Add(ttl)
+	var err error
+	if e.RevokedAt, e.ExpiresAt, ttl, err = stamp(e.RevokedAt, s.now, ttl); err != nil {
+		return 0, err
 	}
 	b, err := json.Marshal(&e)
 	if err != nil {

@@ -182,3 +182,22 @@ func (h *maxHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return x
 }
+
+// stamp checks ttl and returns the write's time (at, or now when zero,
+// in UTC without a monotonic reading), its expiry (zero for ttl 0) and
+// ttl rounded as the bucket stores it.
+func stamp(at time.Time, now func() time.Time, ttl time.Duration) (time.Time, time.Time, time.Duration, error) {
+	if ttl < 0 {
+		return time.Time{}, time.Time{}, 0, &FieldError{"ttl", "must not be negative"}
+	}
+	ttl = roundTTL(ttl)
+	if at.IsZero() {
+		at = now()
+	}
+	at = at.UTC().Round(0)
+	var expires time.Time
+	if ttl > 0 {
+		expires = at.Add(ttl)
+	}
+	return at, expires, ttl, nil
+}
