@@ -288,7 +288,7 @@ func (w *writer) event(ev *accesslog.Event, seq uint64) {
 		}
 		w.open[hk] = hf
 	}
-	w.line = append(accessstream.AppendEvent(w.line[:0], ev), '\n')
+	w.line = append(accesslog.AppendEvent(w.line[:0], ev), '\n')
 	if err := hf.write(w.line, seq); err != nil {
 		w.err = err
 	}

@@ -123,7 +123,7 @@ func readExport(t *testing.T, dir string, closed bool) map[string]int {
 		}
 		sc := bufio.NewScanner(zr)
 		for sc.Scan() {
-			e, err := accessstream.DecodeEvent(sc.Bytes())
+			e, err := accesslog.DecodeEvent(sc.Bytes())
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -266,7 +266,7 @@ func batchMsg(seq uint64, evs ...*accesslog.Event) *fakeMsg {
 			b = append(b, "{not an event\n"...)
 			continue
 		}
-		b = append(accessstream.AppendEvent(b, e), '\n')
+		b = append(accesslog.AppendEvent(b, e), '\n')
 	}
 	return &fakeMsg{seq: seq, data: b, h: nats.Header{
 		jetstream.MsgIDHeader:     []string{"e1:" + strconv.FormatUint(seq, 10)},

@@ -4,7 +4,11 @@
 // secret: only the session id and the key id.
 package accesslog
 
-import "time"
+import (
+	"net/netip"
+	"strconv"
+	"time"
+)
 
 // Event is one request seen by an edge.
 type Event struct {
@@ -30,6 +34,40 @@ type Event struct {
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`
 	CacheStatus string        `json:"cache_status,omitempty"`
+
+	// RequestPrefix and RequestSeq are the request id in binary form, so
+	// that an edge builds no string per request: when RequestID is empty
+	// and RequestPrefix is not, the id is RequestPrefix followed by
+	// RequestSeq in base 36. [AppendEvent] writes it that way; see
+	// [Event.ID].
+	RequestPrefix string `json:"-"`
+	RequestSeq    uint64 `json:"-"`
+	// Addr is the viewer's address in binary form: when ViewerIP is empty,
+	// [AppendEvent] writes Addr (when valid) as viewer_ip; see [Event.IP].
+	Addr netip.Addr `json:"-"`
+}
+
+// ID returns the request id: RequestID, or the one its binary form gives.
+func (e *Event) ID() string {
+	if e.RequestID != "" || e.RequestPrefix == "" {
+		return e.RequestID
+	}
+	return e.RequestPrefix + strconv.FormatUint(e.RequestSeq, 36)
+}
+
+// IP returns the viewer's address: ViewerIP, or Addr's text form.
+func (e *Event) IP() string {
+	if e.ViewerIP != "" || !e.Addr.IsValid() {
+		return e.ViewerIP
+	}
+	return e.Addr.String()
+}
+
+// Expand sets RequestID and ViewerIP from their binary forms, and clears
+// those: the event as DecodeEvent would return it.
+func (e *Event) Expand() {
+	e.RequestID, e.ViewerIP = e.ID(), e.IP()
+	e.RequestPrefix, e.RequestSeq, e.Addr = "", 0, netip.Addr{}
 }
 
 // Verdicts.

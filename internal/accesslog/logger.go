@@ -2,7 +2,6 @@ package accesslog
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -11,7 +10,7 @@ import (
 )
 
 // Logger queues events for one writer goroutine that encodes them as JSON
-// lines. It is safe for concurrent use.
+// lines ([AppendEvent]). It is safe for concurrent use.
 type Logger struct {
 	ch      chan Event
 	out     io.Writer
@@ -63,8 +62,7 @@ func (l *Logger) Failed() uint64 { return l.failed.Load() }
 func (l *Logger) run() {
 	defer close(l.done)
 	w := bufio.NewWriterSize(l.out, 64<<10)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	pending := 0
 	flush := func() {
 		if err := w.Flush(); err != nil {
@@ -85,12 +83,8 @@ func (l *Logger) run() {
 				flush()
 				return
 			}
-			e.DurationMS = float64(e.Duration.Microseconds()) / 1000
-			e.Time = e.Time.UTC()
-			if err := enc.Encode(&e); err != nil {
-				l.failed.Add(1)
-				continue
-			}
+			line = append(AppendEvent(line[:0], &e), '\n')
+			_, _ = w.Write(line) // an error stays in w: flush reports it
 			pending++
 			// Flush when the queue is drained, so a quiet edge's
 			// events reach the file promptly and a busy one batches.

@@ -12,7 +12,7 @@ import (
 )
 
 // A message of the access stream is a batch: the events of one partition,
-// each encoded by [AppendEvent] and followed by a newline (JSON lines), with
+// each encoded by [accesslog.AppendEvent] and followed by a newline (JSON lines), with
 // the headers
 //
 //	Nats-Msg-Id  <edge id>:<sequence>, one sequence per batch
@@ -83,7 +83,7 @@ func DecodeMessage(h nats.Header, body []byte, fn func(*accesslog.Event)) (ok, b
 }
 
 // DecodeBatch hands fn the events of a batch body (JSON lines), in order,
-// skipping the lines that are not valid events (see [DecodeEvent]), and
+// skipping the lines that are not valid events (see [accesslog.DecodeEvent]), and
 // returns how many lines it handed over and how many it skipped, with the
 // first error met. A final newline ends the last line; an empty line is
 // not a valid event.
@@ -95,7 +95,7 @@ func DecodeBatch(b []byte, fn func(*accesslog.Event)) (ok, bad int, err error) {
 		} else {
 			b = nil
 		}
-		e, derr := DecodeEvent(line)
+		e, derr := accesslog.DecodeEvent(line)
 		if derr != nil {
 			if err == nil {
 				err = fmt.Errorf("line %d: %w", ok+bad+1, derr)

@@ -112,6 +112,24 @@ func TestPublisherBatches(t *testing.T) {
 	}
 }
 
+// TestOversizedEventDropped: an event whose encoding passes 256 KiB is
+// dropped and counted (it could not fit a NATS message); the events
+// around it are published.
+func TestOversizedEventDropped(t *testing.T) {
+	_, nc := natstest.Single(t)
+	openStore(t, nc)
+	p, _ := startPublisher(t, PublisherConfig{SpoolDir: t.TempDir(), Linger: 10 * time.Millisecond}, nc)
+	p.Log(event(0, "S"))
+	big := event(1, "S")
+	big.UserAgent = strings.Repeat("u", maxEventBytes)
+	p.Log(big)
+	p.Log(event(2, "S"))
+	waitFor(t, 10*time.Second, "two events published", func() bool { return p.Published() == 2 })
+	if p.Dropped() != 1 {
+		t.Fatalf("dropped %d, want 1", p.Dropped())
+	}
+}
+
 // TestLingerPublishesAQuietEdge: a lone event does not wait for its batch
 // to fill: it is published after the linger.
 func TestLingerPublishesAQuietEdge(t *testing.T) {
@@ -149,7 +167,7 @@ func TestConsumerBadLines(t *testing.T) {
 	}
 	pub("x:1", batchHeader(3), appendBatch(nil, event(0, "S"), nil, event(2, "S")))
 	pub("x:2", nats.Header{HeaderFormat: []string{"9"}, HeaderEvents: []string{"4"}}, []byte("future\n"))
-	pub("x:3", nil, AppendEvent(nil, event(3, "S")))
+	pub("x:3", nil, accesslog.AppendEvent(nil, event(3, "S")))
 	pub("x:1", batchHeader(3), appendBatch(nil, event(0, "S"), nil, event(2, "S"))) // dropped by the stream
 	waitFor(t, 20*time.Second, "events delivered", func() bool { return col.total() >= 3 && c.Invalid() >= 5 })
 	time.Sleep(200 * time.Millisecond)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/natsstore"
 )
 
@@ -33,8 +32,9 @@ type PublisherConfig struct {
 	// crash (not a process crash) loses at most this much of the spool.
 	// 0 fsyncs after every write.
 	SyncInterval time.Duration
-	// Queue bounds the events waiting in memory for the publishing
-	// goroutine, in number (default 16384) and in estimated bytes
+	// Queue bounds the events in memory that the publishing goroutine
+	// has not taken yet (in the batches being filled and the sealed
+	// ones), in number (default 16384) and in bytes of their encoding
 	// (QueueBytes, default 32 MiB). A full queue drops the event: it
 	// fills only when the goroutine cannot even write the spool.
 	Queue      int
@@ -137,29 +137,27 @@ type Publisher struct {
 	seq      *sequence
 	subjects [natsstore.AccessPartitions]string
 
-	// The queue: Log appends under mu, Run takes the whole slice at once
-	// (and hands back the one it emptied), so that an event costs no
-	// channel operation on either side.
-	mu     sync.Mutex
-	closed bool              // Run ended: Log drops
-	queue  []accesslog.Event // logged, not taken yet
-	qbytes int64             // estimated size of queue
-	wake   chan struct{}     // a token when the queue holds a batch's worth
-	ran    atomic.Bool
+	// The intake (see intake.go): Log fills the open batches under mu and
+	// seals the full ones; Run takes the sealed ones.
+	mu      sync.Mutex
+	closed  bool                                  // Run ended: Log drops
+	open    [natsstore.AccessPartitions]openBatch // batches being filled
+	sealed  []record                              // sealed, not taken by Run yet (no id)
+	qevents int                                   // events in open and sealed
+	qbytes  int64                                 // their bytes
+	free    [][]byte                              // buffers of acknowledged batches, to fill again
+	wake    chan struct{}                         // a token when a batch was sealed
+	ran     atomic.Bool
+
+	lastBigLog atomic.Int64 // when an oversized event was last logged (Unix ns)
 
 	published, spooled, dropped, spoolBytes, failures atomic.Int64
 
 	// Owned by Run's goroutine.
-	in         []accesslog.Event // taken from the queue; in[inAt:] to encode
-	inAt       int
-	open       [natsstore.AccessPartitions]openBatch // batches being filled
-	opened     int                                   // how many of them hold events
-	linger     *time.Timer                           // seals the batches that waited Linger
-	lingering  bool                                  // linger is set
-	tail       []record                              // sealed batches, in memory, newer than the spool
+	taken      []record // sealed batches being taken (the slice handed back to sealed)
+	tail       []record // sealed batches, in memory, newer than the spool
 	tailSize   int
 	tailEvents int
-	free       [][]byte  // buffers of acknowledged batches, to fill again
 	flights    []*flight // published, acknowledgement awaited, in order
 	inFlight   int       // events in flights
 	results    chan *flight
@@ -169,7 +167,7 @@ type Publisher struct {
 	backoff    time.Duration
 
 	// When an error was last logged, not to flood the log.
-	lastFullLog, lastFlushLog, lastBigLog time.Time
+	lastFullLog, lastFlushLog time.Time
 }
 
 // flight is a group of batches (messages) published together, with one
@@ -206,8 +204,6 @@ func NewPublisher(cfg PublisherConfig, nc *nats.Conn) (*Publisher, error) {
 	}
 	p := &Publisher{cfg: cfg, nc: nc, sp: sp, seq: seq,
 		wake: make(chan struct{}, 1), results: make(chan *flight, cfg.MaxPending)}
-	p.linger = time.NewTimer(time.Hour)
-	p.linger.Stop()
 	for i := range p.subjects {
 		p.subjects[i] = Subject(i)
 	}
@@ -216,62 +212,6 @@ func NewPublisher(cfg PublisherConfig, nc *nats.Conn) (*Publisher, error) {
 		cfg.Log.Info("access spool: events left by a previous run will be sent first", "dir", cfg.SpoolDir, "bytes", sp.bytes())
 	}
 	return p, nil
-}
-
-// Log queues a copy of e for publishing. It never blocks: when the queue
-// is full (or the publisher stopped), the event is dropped and counted.
-func (p *Publisher) Log(e *accesslog.Event) {
-	n := int64(eventSize(e))
-	p.mu.Lock()
-	if p.closed || len(p.queue) >= p.cfg.Queue || p.qbytes+n > p.cfg.QueueBytes {
-		p.mu.Unlock()
-		p.dropped.Add(1)
-		return
-	}
-	p.queue = append(p.queue, *e)
-	p.qbytes += n
-	// Wake the publisher only when a batch's worth waits; otherwise it
-	// collects the queue every Linger/2. Waking it for every first event
-	// made it run once per request on a busy edge, paying its fixed costs
-	// (select, locks, a flight) per event: 22% of a one-core edge's CPU
-	// in bench/publish.sh.
-	full := len(p.queue) == p.cfg.Batch
-	p.mu.Unlock()
-	if full {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// takeQueue moves the queue's events to in, handing the queue the
-// emptied slice of the previous turn; false when there were none.
-func (p *Publisher) takeQueue() bool {
-	clear(p.in) // the strings of encoded events
-	p.mu.Lock()
-	p.in, p.queue = p.queue, p.in[:0]
-	p.qbytes = 0
-	p.mu.Unlock()
-	p.inAt = 0
-	return len(p.in) > 0
-}
-
-// takeSome encodes up to 4 batches' worth of the events taken from the
-// queue, so that publishing goes on between them.
-func (p *Publisher) takeSome() {
-	end := min(len(p.in), p.inAt+4*p.cfg.Batch)
-	for i := p.inAt; i < end; i++ {
-		p.take(&p.in[i])
-	}
-	p.inAt = end
-}
-
-// eventSize estimates the memory an event holds.
-func eventSize(e *accesslog.Event) int {
-	return 256 + len(e.EdgeID) + len(e.RequestID) + len(e.SessionID) + len(e.KeyID) + len(e.Verdict) +
-		len(e.Reason) + len(e.ViewerIP) + len(e.Country) + len(e.UserAgent) + len(e.Referer) +
-		len(e.Method) + len(e.Route) + len(e.OriginPath) + len(e.CacheStatus)
 }
 
 // Published counts events the stream acknowledged.
@@ -305,45 +245,21 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return fmt.Errorf("access stream: %w", err)
 	}
 	defer p.acks.close()
-	defer p.linger.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	collect := time.NewTicker(max(p.cfg.Linger/2, time.Millisecond))
-	defer collect.Stop()
+	lingerTick := time.NewTicker(max(p.cfg.Linger/2, time.Millisecond))
+	defer lingerTick.Stop()
 	for {
 		p.fill()
 		p.spillIfBehind()
 		p.flushSpool()
-		if p.inAt < len(p.in) {
-			// Events taken and not encoded yet: encode more of them, but
-			// first handle what has come in, without waiting.
-			select {
-			case f := <-p.results:
-				p.resolve(f)
-			case <-p.linger.C:
-				p.lingering = false
-				p.sealLingering()
-			case <-ctx.Done():
-				return p.shutdown()
-			default:
-				p.takeSome()
-			}
-			continue
-		}
 		select {
 		case <-p.wake:
-			if p.takeQueue() {
-				p.takeSome()
-			}
-		case <-collect.C:
-			if p.takeQueue() {
-				p.takeSome()
-			}
+			p.collect(false, false)
+		case <-lingerTick.C:
+			p.collect(true, false)
 		case f := <-p.results:
 			p.resolve(f)
-		case <-p.linger.C:
-			p.lingering = false
-			p.sealLingering()
 		case <-tick.C:
 		case <-ctx.Done():
 			return p.shutdown()
@@ -568,16 +484,8 @@ func (p *Publisher) shutdown() error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	for i := p.inAt; i < len(p.in); i++ {
-		p.take(&p.in[i])
-	}
-	p.takeQueue()
-	for i := range p.in {
-		p.take(&p.in[i])
-	}
-	p.inAt = len(p.in)
 	// The batches being filled go now, while the stream answers.
-	p.sealAll()
+	p.collect(false, true)
 	if p.acks != nil {
 		p.fill()
 	}

@@ -50,23 +50,13 @@ func BenchmarkPublisherLogAccepted(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		p.Log(e)
 		if i%4096 == 4095 {
-			p.takeQueue()
+			p.collect(false, true)
+			p.clearTail()
 		}
 	}
 	if p.Dropped() > 0 {
 		b.Fatalf("%d dropped", p.Dropped())
 	}
-}
-
-// BenchmarkAppendEvent is the encoding, done by the publisher's goroutine.
-func BenchmarkAppendEvent(b *testing.B) {
-	e := event(1, "session-0123456789abcdef")
-	buf := make([]byte, 0, 1024)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = AppendEvent(buf[:0], e)
-	}
-	b.SetBytes(int64(len(buf)))
 }
 
 // BenchmarkPublisherThroughput is the whole cost of an event, Log to the

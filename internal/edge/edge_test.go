@@ -25,13 +25,20 @@ func (f fetcherFunc) Serve(_ context.Context, w http.ResponseWriter, r *cache.Re
 	return f(w, r)
 }
 
-// events collects access events.
+// events collects access events, expanded (request id and viewer
+// address as strings).
 type events struct {
 	mu  sync.Mutex
 	all []accesslog.Event
 }
 
-func (e *events) Log(ev *accesslog.Event) { e.mu.Lock(); e.all = append(e.all, *ev); e.mu.Unlock() }
+func (e *events) Log(ev *accesslog.Event) {
+	c := *ev
+	c.Expand()
+	e.mu.Lock()
+	e.all = append(e.all, c)
+	e.mu.Unlock()
+}
 
 func (e *events) last(t *testing.T) accesslog.Event {
 	t.Helper()
@@ -220,6 +227,10 @@ func TestAccessEventFields(t *testing.T) {
 	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Session: true}, smde.Viewer{SessionID: "Sess9"})
 	h.do("GET", "/"+seg+"/vod/m1/a.ts", http.Header{"User-Agent": {"P/1"}, "Referer": {"https://portal.example.com/"}}, "192.0.2.10:1")
 	ev := h.events.last(t)
+	h.do("GET", "/"+seg+"/vod/m1/a.ts", nil, "192.0.2.10:1")
+	if id := h.events.last(t).RequestID; ev.RequestID == "" || id == ev.RequestID {
+		t.Errorf("request ids %q then %q: want two different ids", ev.RequestID, id)
+	}
 	want := accesslog.Event{EdgeID: "edge-test", SessionID: "Sess9", KeyID: "k1", Verdict: "allow", Status: 200, ViewerIP: "192.0.2.10",
 		UserAgent: "P/1", Referer: "https://portal.example.com/", Method: "GET", Route: "/vod/", OriginPath: "/vod/m1/a.ts", BytesSent: 6, CacheStatus: "HIT"}
 	ev.Time, ev.RequestID, ev.Duration = time.Time{}, "", 0

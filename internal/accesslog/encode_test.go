@@ -1,18 +1,15 @@
-package accessstream
+package accesslog
 
 import (
 	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"strconv"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/smd-media/smd/internal/accesslog"
-	"github.com/smd-media/smd/internal/natsstore"
 )
 
 var at = time.Date(2026, 11, 22, 12, 30, 15, 123456789, time.FixedZone("CET", 3600))
@@ -20,25 +17,36 @@ var at = time.Date(2026, 11, 22, 12, 30, 15, 123456789, time.FixedZone("CET", 36
 // encodeCases are events to encode; the fuzz target starts from them too.
 var encodeCases = []struct {
 	name string
-	ev   accesslog.Event
+	ev   Event
 }{
-	{"minimal", accesslog.Event{Time: at, EdgeID: "e1", RequestID: "r1", Verdict: "rejected", Status: 405, ViewerIP: "198.51.100.1", Method: "POST"}},
-	{"all fields", accesslog.Event{Time: at, EdgeID: "edge-1", RequestID: "abc-1", SessionID: "S1", KeyID: "k1",
+	{"minimal", Event{Time: at, EdgeID: "e1", RequestID: "r1", Verdict: "rejected", Status: 405, ViewerIP: "198.51.100.1", Method: "POST"}},
+	{"all fields", Event{Time: at, EdgeID: "edge-1", RequestID: "abc-1", SessionID: "S1", KeyID: "k1",
 		Verdict: "allow", Reason: "", Status: 206, ViewerIP: "2001:db8::1", Country: "FR", UserAgent: "Mozilla/5.0 (X11)",
 		Referer: "https://portal.example.com/watch?v=1&t=2", Method: "GET", Route: "/vod/", OriginPath: "/vod/a/seg-1.ts",
 		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
-	{"html and quotes", accesslog.Event{Time: at, EdgeID: "e<1>", RequestID: `r"1"`, UserAgent: `a\b<script>&amp;`, Method: "GET", Verdict: "deny", Reason: "expired"}},
-	{"control characters", accesslog.Event{Time: at, UserAgent: "a\x00b\x01\b\f\n\r\t\x1f\x7f", Method: "GET"}},
-	{"invalid utf-8", accesslog.Event{Time: at, UserAgent: "caf\xe9 \xff\xfe", Referer: "\xc3", Method: "GET"}},
-	{"line separators", accesslog.Event{Time: at, UserAgent: "a\u2028b\u2029c é 日本 🎬", Method: "GET"}},
-	{"zero time and duration", accesslog.Event{Method: "HEAD"}},
-	{"long duration", accesslog.Event{Time: at, Duration: 36*time.Hour + 7*time.Microsecond + 999*time.Nanosecond, Method: "GET"}},
-	{"sub-microsecond duration", accesslog.Event{Time: at, Duration: 999 * time.Nanosecond, Method: "GET"}},
-	{"negative numbers", accesslog.Event{Time: at, Status: -1, BytesSent: -5, Method: "GET"}},
+	{"html and quotes", Event{Time: at, EdgeID: "e<1>", RequestID: `r"1"`, UserAgent: `a\b<script>&amp;`, Method: "GET", Verdict: "deny", Reason: "expired"}},
+	{"control characters", Event{Time: at, UserAgent: "a\x00b\x01\b\f\n\r\t\x1f\x7f", Method: "GET"}},
+	{"invalid utf-8", Event{Time: at, UserAgent: "caf\xe9 \xff\xfe", Referer: "\xc3", Method: "GET"}},
+	{"line separators", Event{Time: at, UserAgent: "a\u2028b\u2029c é 日本 🎬", Method: "GET"}},
+	{"zero time and duration", Event{Method: "HEAD"}},
+	{"long duration", Event{Time: at, Duration: 36*time.Hour + 7*time.Microsecond + 999*time.Nanosecond, Method: "GET"}},
+	{"sub-microsecond duration", Event{Time: at, Duration: 999 * time.Nanosecond, Method: "GET"}},
+	{"negative numbers", Event{Time: at, Status: -1, BytesSent: -5, Method: "GET"}},
+	{"binary id and ipv4", Event{Time: at, EdgeID: "e1", RequestPrefix: "m1abc-", RequestSeq: 123456789,
+		Addr: netip.MustParseAddr("198.51.100.7"), Method: "GET"}},
+	{"binary ipv6 and largest sequence", Event{Time: at, RequestPrefix: "x", RequestSeq: math.MaxUint64,
+		Addr: netip.MustParseAddr("2001:db8::7"), Method: "GET"}},
+	{"binary ipv4-mapped ipv6", Event{Time: at, RequestPrefix: "x", Addr: netip.MustParseAddr("::ffff:192.0.2.1"), Method: "GET"}},
+	{"binary forms to escape", Event{Time: at, RequestPrefix: "p\"<\x01", RequestSeq: 35,
+		Addr: netip.MustParseAddr("fe80::1%e\"t\\h0"), Method: "GET"}},
+	{"strings win over binary forms", Event{Time: at, RequestID: "r1", RequestPrefix: "x-", RequestSeq: 9,
+		ViewerIP: "192.0.2.1", Addr: netip.MustParseAddr("198.51.100.7"), Method: "GET"}},
+	{"sequence without prefix", Event{Time: at, RequestSeq: 9, Method: "GET"}},
 }
 
 // logged is e as the access log file writes it.
-func logged(e accesslog.Event) accesslog.Event {
+func logged(e Event) Event {
+	e.Expand()
 	e.DurationMS = float64(e.Duration.Microseconds()) / 1000
 	e.Time = e.Time.UTC()
 	return e
@@ -127,40 +135,8 @@ func TestDecodeEventRejects(t *testing.T) {
 	}
 }
 
-func TestPartition(t *testing.T) {
-	// The values must never change: publishers and consumers of
-	// different versions share them.
-	for _, tc := range []struct {
-		session, request string
-		want             int
-	}{
-		{"S1", "", 9},
-		{"S1", "other", 9},
-		{"", "r-1", 11},
-		{"", "", 0},
-		{"a", "", 12},
-		{"session-0123456789", "", 9},
-	} {
-		if got := Partition(tc.session, tc.request); got != tc.want {
-			t.Errorf("Partition(%q, %q) = %d, want %d", tc.session, tc.request, got, tc.want)
-		}
-	}
-	counts := make([]int, natsstore.AccessPartitions)
-	for i := range 16000 {
-		counts[Partition("session-"+strconv.Itoa(i), "")]++
-	}
-	for p, n := range counts {
-		if n < 800 || n > 1200 {
-			t.Errorf("partition %d got %d of 16000 sessions", p, n)
-		}
-	}
-	if Subject(7) != "smd.access.7" {
-		t.Fatal(Subject(7))
-	}
-}
-
 // diffEvents describes how a differs from b ("" when equal).
-func diffEvents(a, b *accesslog.Event) string {
+func diffEvents(a, b *Event) string {
 	if !a.Time.Equal(b.Time) || a.Time.Location() != time.UTC {
 		return "time " + a.Time.String() + " != " + b.Time.String()
 	}
@@ -168,11 +144,11 @@ func diffEvents(a, b *accesslog.Event) string {
 	x.Time, y.Time = time.Time{}, time.Time{}
 	if x != y {
 		xb, _ := json.Marshal(struct {
-			E accesslog.Event
+			E Event
 			D time.Duration
 		}{x, x.Duration})
 		yb, _ := json.Marshal(struct {
-			E accesslog.Event
+			E Event
 			D time.Duration
 		}{y, y.Duration})
 		return "got  " + string(xb) + "\nwant " + string(yb)
@@ -213,7 +189,7 @@ func FuzzDecodeEvent(f *testing.F) {
 // bounds of the fast paths and the years the fast path leaves out.
 func TestAppendEventNumbersAndTimes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	check := func(e accesslog.Event) {
+	check := func(e Event) {
 		t.Helper()
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
@@ -234,7 +210,7 @@ func TestAppendEventNumbersAndTimes(t *testing.T) {
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 1, time.UTC),
 		time.Date(2026, 11, 22, 12, 0, 0, 100, time.FixedZone("x", -7*3600))}
 	for i := range 20000 {
-		e := accesslog.Event{Method: "GET",
+		e := Event{Method: "GET",
 			Time:      time.Unix(rng.Int64N(253402300800)-62135596800, rng.Int64N(1e9)).In(time.FixedZone("", 3600*(i%5))),
 			Duration:  time.Duration(rng.Int64N(1<<(i%62+1)) - rng.Int64N(2)*rng.Int64N(1<<20)),
 			Status:    int(rng.Int64N(1000)) - 5,
@@ -253,5 +229,51 @@ func TestAppendEventNumbersAndTimes(t *testing.T) {
 			e.Time = times[i]
 		}
 		check(e)
+	}
+}
+
+// BenchmarkAppendEvent is the encoding of a typical event of a player in
+// a browser, with the request id and address in binary form as the edge
+// gives them.
+func BenchmarkAppendEvent(b *testing.B) {
+	e := &Event{Time: at, EdgeID: "edge-1", RequestPrefix: "m1abc-", RequestSeq: 1 << 40, SessionID: "6f1c2a9e-3b7d-4c55-9a21-0d8e7f6b5c43",
+		KeyID: "k2026-11", Verdict: VerdictAllow, Status: 200, Addr: netip.MustParseAddr("198.51.100.7"), Country: "FR",
+		UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		Referer:   "https://www.example.com/watch/12345", Method: "GET", Route: "/vod/",
+		OriginPath: "/vod/big-buck-bunny/1080p/segment-00042.m4s", BytesSent: 1 << 20, Duration: 1234 * time.Microsecond, CacheStatus: "hit"}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendEvent(buf[:0], e)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func TestEventBinaryForms(t *testing.T) {
+	v4 := netip.MustParseAddr("192.0.2.1")
+	for _, tc := range []struct {
+		name     string
+		ev       Event
+		id, addr string
+	}{
+		{"strings", Event{RequestID: "r", ViewerIP: "198.51.100.1"}, "r", "198.51.100.1"},
+		{"binary", Event{RequestPrefix: "abc-", RequestSeq: 36*36 + 35, Addr: v4}, "abc-10z", "192.0.2.1"},
+		{"strings first", Event{RequestID: "r", RequestPrefix: "abc-", ViewerIP: "198.51.100.1", Addr: v4}, "r", "198.51.100.1"},
+		{"no prefix: no id", Event{RequestSeq: 7}, "", ""},
+		{"nothing", Event{}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.ev.ID(); got != tc.id {
+				t.Errorf("ID() = %q, want %q", got, tc.id)
+			}
+			if got := tc.ev.IP(); got != tc.addr {
+				t.Errorf("IP() = %q, want %q", got, tc.addr)
+			}
+			e := tc.ev
+			e.Expand()
+			if e.RequestID != tc.id || e.ViewerIP != tc.addr || e.RequestPrefix != "" || e.RequestSeq != 0 || e.Addr.IsValid() {
+				t.Errorf("Expand() = %+v", e)
+			}
+		})
 	}
 }
