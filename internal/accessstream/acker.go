@@ -82,7 +82,7 @@ func (a *acker) send(f *flight, subjects []string) {
 		m := &nats.Msg{Subject: subjects[r.part%len(subjects)], Reply: base + strconv.Itoa(i), Data: r.data,
 			Header: nats.Header{
 				jetstream.MsgIDHeader: []string{r.id},
-				HeaderFormat:          formatBatch,
+				HeaderFormat:          batchFormat(r.data),
 				HeaderEvents:          []string{strconv.Itoa(r.n)},
 			}}
 		if err := a.nc.PublishMsg(m); err != nil {

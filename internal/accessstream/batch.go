@@ -11,41 +11,66 @@ import (
 	"github.com/smd-media/smd/internal/accesslog"
 )
 
-// A message of the access stream is a batch: the events of one partition,
-// each encoded by [accesslog.AppendEvent] and followed by a newline (JSON lines), with
-// the headers
+// A message of the access stream is a batch: the events of one
+// partition, with the headers
 //
 //	Nats-Msg-Id  <edge id>:<sequence>, one sequence per batch
-//	Smd-Format   2
-//	Smd-Events   the number of events (lines)
+//	Smd-Format   3 (binary records) or 2 (JSON lines)
+//	Smd-Events   the number of events
 //
-// Format 1, one event per message without these two headers, was never
-// released; its body is a one-line batch, so it is read all the same.
+// The body says its format itself: a binary batch starts with two bytes
+// that no JSON lines batch can start with (see binary.go). Edges publish
+// format 3. Format 2, JSON lines each encoded by [accesslog.AppendEvent]
+// and followed by a newline, is what edges before it published (and what
+// their spools may still hold); it is read all the same, so that edges
+// and control planes can be upgraded in any order. Format 1, one event per
+// message without the two smd headers, was never released; its body is a
+// one-line JSON batch, so it is read too.
 const (
 	// HeaderFormat names the format version of a message.
 	HeaderFormat = "Smd-Format"
 	// HeaderEvents holds the number of events in a message.
 	HeaderEvents = "Smd-Events"
-	// FormatBatch is the version of the batch format: JSON lines.
+	// FormatBatch is the version of the JSON lines batch format.
 	FormatBatch = "2"
 )
 
-// formatBatch is the header value shared by every message published.
-var formatBatch = []string{FormatBatch}
+// The header values of the two formats, shared by every message published.
+var (
+	formatBatch  = []string{FormatBatch}
+	formatBinary = []string{FormatBinary}
+)
+
+// batchFormat is the Smd-Format header of a batch body.
+func batchFormat(b []byte) []string {
+	if isBinary(b) {
+		return formatBinary
+	}
+	return formatBatch
+}
 
 // ErrFormat is returned by [DecodeMessage] for a message in a format this
 // version does not read.
 var ErrFormat = errors.New("access stream: unknown message format")
 
 // MessageEvents is the number of events a message holds: its Smd-Events
-// header, or else the number of lines of its body.
+// header, or else the number of records or lines of its body.
 func MessageEvents(h nats.Header, body []byte) int {
 	if v := h.Get(HeaderEvents); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			return n
 		}
 	}
-	return countLines(body)
+	return batchEvents(body)
+}
+
+// batchEvents is the number of events of a batch body: its records, or
+// its lines.
+func batchEvents(b []byte) int {
+	if isBinary(b) {
+		return binaryRecords(b)
+	}
+	return countLines(b)
 }
 
 // countLines is the number of lines of a batch: newline-terminated, the
@@ -60,23 +85,27 @@ func countLines(b []byte) int {
 
 // DecodeMessage hands fn the events of a message of the access stream, in
 // order (each event is fn's to keep), and returns how many it handed over
-// and how many it could not: lines that are not valid events, and events
-// missing when the body has fewer lines than Smd-Events says. err is nil
+// and how many it could not: records or lines that are not valid events,
+// and events missing when the body has fewer than Smd-Events says. err is nil
 // when bad is 0, else the first problem met. A message in a format this
 // version does not read (or with an empty body) delivers nothing: bad is
 // then [MessageEvents] (at least 1) and err wraps [ErrFormat].
 func DecodeMessage(h nats.Header, body []byte, fn func(*accesslog.Event)) (ok, bad int, err error) {
-	if f := h.Get(HeaderFormat); f != "" && f != FormatBatch {
+	if f := h.Get(HeaderFormat); f != "" && f != FormatBatch && f != FormatBinary {
 		return 0, max(1, MessageEvents(h, body)), fmt.Errorf("%w: %s %q", ErrFormat, HeaderFormat, f)
 	}
 	if len(body) == 0 {
 		return 0, max(1, MessageEvents(h, body)), fmt.Errorf("%w: empty message", ErrFormat)
 	}
-	ok, bad, err = DecodeBatch(body, fn)
-	if want, lines := MessageEvents(h, body), ok+bad; want > lines {
-		bad += want - lines
+	if isBinary(body) {
+		ok, bad, err = DecodeBinaryBatch(body, fn)
+	} else {
+		ok, bad, err = DecodeBatch(body, fn)
+	}
+	if want, held := MessageEvents(h, body), ok+bad; want > held {
+		bad += want - held
 		if err == nil {
-			err = fmt.Errorf("access stream: %s says %d events, the message holds %d lines", HeaderEvents, want, lines)
+			err = fmt.Errorf("access stream: %s says %d events, the message holds %d", HeaderEvents, want, held)
 		}
 	}
 	return ok, bad, err

@@ -27,6 +27,26 @@ func appendBatch(dst []byte, evs ...*accesslog.Event) []byte {
 	return dst
 }
 
+// binaryBatch encodes evs as a binary batch body; a nil event stands for
+// a record that is not an event (a length and one byte of an unknown
+// request id kind after a valid time).
+func binaryBatch(evs ...*accesslog.Event) []byte {
+	dst := binaryMagic[:]
+	dst = dst[:len(dst):len(dst)]
+	for _, e := range evs {
+		if e == nil {
+			dst = append(dst, 5, 0, 0, 1, 'e', 9)
+		} else {
+			dst = appendRecord(dst, e)
+		}
+	}
+	return dst
+}
+
+func binaryHeader(n int) nats.Header {
+	return nats.Header{HeaderFormat: []string{FormatBinary}, HeaderEvents: []string{strconv.Itoa(n)}}
+}
+
 func batchHeader(n int) nats.Header {
 	return nats.Header{HeaderFormat: []string{FormatBatch}, HeaderEvents: []string{strconv.Itoa(n)}}
 }
@@ -48,7 +68,14 @@ func TestDecodeMessage(t *testing.T) {
 		{"fewer lines than the header says", batchHeader(4), appendBatch(nil, e0, e1), []string{"r0", "r1"}, 2, nil},
 		{"format 1: one event, no headers", nil, accesslog.AppendEvent(nil, e0), []string{"r0"}, 0, nil},
 		{"format 1, not an event", nats.Header{}, []byte(`{"time":`), nil, 1, nil},
-		{"unknown format", nats.Header{HeaderFormat: []string{"3"}, HeaderEvents: []string{"5"}}, appendBatch(nil, e0), nil, 5, ErrFormat},
+		{"unknown format", nats.Header{HeaderFormat: []string{"4"}, HeaderEvents: []string{"5"}}, appendBatch(nil, e0), nil, 5, ErrFormat},
+		{"binary", binaryHeader(3), binaryBatch(e0, e1, e2), []string{"r0", "r1", "r2"}, 0, nil},
+		{"binary, one bad record: the others delivered", binaryHeader(3), binaryBatch(e0, nil, e2), []string{"r0", "r2"}, 1, nil},
+		{"binary, a record runs past the body", binaryHeader(2), binaryBatch(e0, e1)[:len(binaryBatch(e0, e1))-1], []string{"r0"}, 1, nil},
+		{"binary, fewer records than the header says", binaryHeader(4), binaryBatch(e0, e1), []string{"r0", "r1"}, 2, nil},
+		{"binary, no header", nil, binaryBatch(e0, e1), []string{"r0", "r1"}, 0, nil},
+		{"the body's format wins over the header's", batchHeader(1), binaryBatch(e0), []string{"r0"}, 0, nil},
+		{"binary, magic only", binaryHeader(1), binaryBatch(), nil, 1, nil},
 		{"empty body", batchHeader(0), nil, nil, 1, ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +104,13 @@ func TestMessageEvents(t *testing.T) {
 	}
 	if n := MessageEvents(nats.Header{HeaderEvents: []string{"-1"}}, nil); n != 0 {
 		t.Errorf("bad header, empty body: %d", n)
+	}
+	e := event(0, "S")
+	if n := MessageEvents(nil, binaryBatch(e, nil, e)); n != 3 {
+		t.Errorf("binary batch without header: %d", n)
+	}
+	if n := MessageEvents(nil, binaryBatch(e, e)[:20]); n != 1 {
+		t.Errorf("binary batch cut short: %d", n)
 	}
 }
 

@@ -48,7 +48,7 @@ func readStream(t *testing.T, st *natsstore.Store, want int) []streamMsg {
 			sm.part, _ = strconv.Atoi(strings.TrimPrefix(m.Subject(), natsstore.AccessSubjectPrefix))
 			sm.n, _ = strconv.Atoi(m.Headers().Get(HeaderEvents))
 			ok, bad, err := DecodeMessage(m.Headers(), m.Data(), func(e *accesslog.Event) { sm.reqs = append(sm.reqs, e.RequestID) })
-			if bad != 0 || ok != sm.n || m.Headers().Get(HeaderFormat) != FormatBatch {
+			if bad != 0 || ok != sm.n || m.Headers().Get(HeaderFormat) != FormatBinary {
 				t.Fatalf("message %s: %d events, %d bad (%v), headers %v", sm.id, ok, bad, err, m.Headers())
 			}
 			got += ok

@@ -2,15 +2,16 @@
 // plane through the NATS JetStream stream SMD_ACCESS, without ever slowing a
 // response and without losing an event to a NATS outage.
 //
-// Edge side, [Publisher]: Log copies the event into a bounded in-memory
-// queue and returns; it never blocks and never touches the disk (a full
-// queue drops the event and counts it). One goroutine (Run) encodes the
-// events as JSON lines (the field names of the access log file) into one
-// batch per partition, partition = FNV-1a(session id) % 16 (see
-// [Partition]), and publishes a batch as one message to
-// smd.access.<partition> once it holds Batch events or BatchBytes, or
-// Linger (20 ms) after its first event; asynchronously, with a bounded
-// number of unacknowledged events. The batch is the unit of publishing,
+// Edge side, [Publisher]: Log encodes the event as a JSON line
+// ([accesslog.AppendEvent], the access log file's fields; on the caller's
+// goroutine, where the event is hot in the cache) into the open batch of
+// its partition, partition = FNV-1a(session id) % 16 (see [Partition]),
+// and returns; it never blocks and never touches the disk (a full queue
+// drops the event and counts it). A batch is sealed once it holds Batch
+// events or BatchBytes, or Linger (20 ms) after its first event, and one
+// goroutine (Run) publishes each sealed batch as one message to
+// smd.access.<partition>: asynchronously, with a bounded number of
+// unacknowledged events. The batch is the unit of publishing,
 // spooling and deduplication: its Nats-Msg-Id, "<edge id>:<sequence>"
 // with one sequence per batch growing across restarts, and its bytes
 // never change, so the stream's duplicate window drops a resend whole

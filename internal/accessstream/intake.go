@@ -9,11 +9,11 @@ import (
 	"github.com/smd-media/smd/internal/natsstore"
 )
 
-// The intake: Log encodes an event on the caller's goroutine, where the
-// event's fields are still in the processor's cache (the publisher's
-// goroutine took three times as long to encode the same events, in
-// bench/publish.sh), then appends the line to its partition's open batch
-// under mu. A batch is sealed when it is full, there, or once its first
+// The intake: Log encodes an event as a binary record (binary.go) on the
+// caller's goroutine, where the event's fields are still in the
+// processor's cache (the publisher's goroutine took three times as long to
+// encode the same events, in bench/publish.sh), then appends the record to
+// its partition's open batch under mu. A batch is sealed when it is full, there, or once its first
 // event has waited Linger/2, by Run's collect ticker (every Linger/2: no
 // event waits longer than Linger); Run takes the sealed batches, gives
 // each its message id and puts it at the end of the memory tail, to be
@@ -21,17 +21,17 @@ import (
 
 // openBatch is the batch of one partition being filled.
 type openBatch struct {
-	buf   []byte    // the events, JSON lines
+	buf   []byte    // the batch: binaryMagic, then the events' records
 	n     int       // events in buf
 	since time.Time // when the first arrived (monotonic)
 }
 
-// lines holds Log's encoding buffers: an event is encoded outside the lock,
-// then copied into its batch.
-var lines = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+// records holds Log's encoding buffers: an event is encoded outside the
+// lock, then copied into its batch.
+var records = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// maxPooledLine bounds the buffers kept in lines.
-const maxPooledLine = 16 << 10
+// maxPooledRecord bounds the buffers kept in records.
+const maxPooledRecord = 16 << 10
 
 // Log queues e for publishing: it encodes the event and adds it to its
 // partition's batch. It never blocks on the stream or the disk: when the
@@ -45,17 +45,17 @@ func (p *Publisher) Log(e *accesslog.Event) {
 		c.Time = p.cfg.Now()
 		e = &c
 	}
-	bp := lines.Get().(*[]byte)
-	line := append(accesslog.AppendEvent((*bp)[:0], e), '\n')
+	bp := records.Get().(*[]byte)
+	line := appendRecord((*bp)[:0], e)
 	if len(line) > maxEventBytes {
 		p.dropped.Add(1)
 		p.warnTooLarge(e)
 	} else {
 		p.add(partitionOf(e), line)
 	}
-	if cap(line) <= maxPooledLine {
+	if cap(line) <= maxPooledRecord {
 		*bp = line
-		lines.Put(bp)
+		records.Put(bp)
 	}
 }
 
@@ -78,7 +78,7 @@ func (p *Publisher) add(part int, line []byte) {
 		sealed = true
 	}
 	if b.buf == nil {
-		b.buf = p.buffer()
+		b.buf = append(p.buffer(), binaryMagic[:]...)
 	}
 	b.buf = append(b.buf, line...)
 	b.n++

@@ -468,7 +468,7 @@ func (s *spool) readRecord() (record, int64, error) {
 	}
 	idAt := 1 + k
 	r := record{part: part, id: string(payload[idAt : idAt+int(idLen)]), data: payload[idAt+int(idLen):]}
-	r.n = countLines(r.data)
+	r.n = batchEvents(r.data)
 	return r, recordHeader + int64(n), nil
 }
 

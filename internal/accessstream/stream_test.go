@@ -390,7 +390,7 @@ func TestSpoolLeftOnDiskIsFlushedFirst(t *testing.T) {
 					t.Errorf("%s of partition %d in a message of partition %d", e.RequestID, p, part)
 				}
 			})
-			if bad != 0 || err != nil || strconv.Itoa(evs) != m.Headers().Get(HeaderEvents) || m.Headers().Get(HeaderFormat) != FormatBatch {
+			if bad != 0 || err != nil || strconv.Itoa(evs) != m.Headers().Get(HeaderEvents) || m.Headers().Get(HeaderFormat) != FormatBinary {
 				t.Fatalf("message of %d events (header %q, format %q): %d bad, %v", evs, m.Headers().Get(HeaderEvents), m.Headers().Get(HeaderFormat), bad, err)
 			}
 			id := m.Headers().Get(jetstream.MsgIDHeader)
