@@ -2,18 +2,17 @@ package accessstream
 
 import (
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/natsstore"
 )
 
-// The intake: Log encodes an event as a binary record (binary.go) on the
-// caller's goroutine, where the event's fields are still in the
-// processor's cache (the publisher's goroutine took three times as long to
-// encode the same events, in bench/publish.sh), then appends the record to
-// its partition's open batch under mu. A batch is sealed when it is full, there, or once its first
+// The intake: Log encodes an event as a binary record (binary.go) into
+// its partition's open batch, under mu, on the caller's goroutine, where
+// the event's fields are still in the processor's cache (the publisher's
+// goroutine took three times as long to encode the same events, in
+// bench/publish.sh). A batch is sealed when it is full, there, or once its first
 // event has waited Linger/2, by Run's collect ticker (every Linger/2: no
 // event waits longer than Linger); Run takes the sealed batches, gives
 // each its message id and puts it at the end of the memory tail, to be
@@ -26,67 +25,57 @@ type openBatch struct {
 	since time.Time // when the first arrived (monotonic)
 }
 
-// records holds Log's encoding buffers: an event is encoded outside the
-// lock, then copied into its batch.
-var records = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooledRecord bounds the buffers kept in records.
-const maxPooledRecord = 16 << 10
-
-// Log queues e for publishing: it encodes the event and adds it to its
-// partition's batch. It never blocks on the stream or the disk: when the
-// events not yet taken by Run reach Queue or QueueBytes (Run is stuck,
-// which it is only when it cannot even write the spool), when the
-// encoding is larger than 256 KiB, or after Run has ended, the event is
-// dropped and counted. An event without a time is stamped now.
+// Log queues e for publishing: it encodes the event into its partition's
+// batch, under mu (an event is about 70 ns to encode; encoding it
+// elsewhere first and copying it in cost more, in bench/publish.sh). It
+// never blocks on the stream or the disk: when the events not yet taken by
+// Run reach Queue or QueueBytes (Run is stuck, which it is only when it
+// cannot even write the spool), when the record is larger than 256 KiB,
+// or after Run has ended, the event is dropped and counted. An event
+// without a time is stamped now.
 func (p *Publisher) Log(e *accesslog.Event) {
 	if e.Time.IsZero() {
 		c := *e
 		c.Time = p.cfg.Now()
 		e = &c
 	}
-	bp := records.Get().(*[]byte)
-	line := appendRecord((*bp)[:0], e)
-	if len(line) > maxEventBytes {
-		p.dropped.Add(1)
-		p.warnTooLarge(e)
-	} else {
-		p.add(partitionOf(e), line)
-	}
-	if cap(line) <= maxPooledRecord {
-		*bp = line
-		records.Put(bp)
-	}
-}
-
-// add appends an encoded event to partition part's batch, and seals the
-// batch when it is full.
-func (p *Publisher) add(part int, line []byte) {
-	n := int64(len(line))
+	part := partitionOf(e)
 	sealed := false
 	p.mu.Lock()
-	if p.closed || p.qevents >= p.cfg.Queue || p.qbytes+n > p.cfg.QueueBytes {
+	if p.closed || p.qevents >= p.cfg.Queue || p.qbytes >= p.cfg.QueueBytes {
 		p.mu.Unlock()
 		p.dropped.Add(1)
 		return
 	}
 	b := &p.open[part]
-	if b.n > 0 && len(b.buf)+len(line) > p.cfg.BatchBytes {
-		// The event does not fit: the batch goes without it, and the
-		// event starts the next one.
-		p.seal(part)
-		sealed = true
-	}
 	if b.buf == nil {
 		b.buf = append(p.buffer(), binaryMagic[:]...)
 	}
-	b.buf = append(b.buf, line...)
+	start := len(b.buf)
+	b.buf = appendRecord(b.buf, e)
+	n := len(b.buf) - start
+	if n > maxEventBytes {
+		b.buf = b.buf[:start]
+		p.mu.Unlock()
+		p.dropped.Add(1)
+		p.warnTooLarge(e)
+		return
+	}
+	if b.n > 0 && len(b.buf) > p.cfg.BatchBytes {
+		// The event does not fit: the batch goes without it, and the
+		// event starts the next one.
+		next := append(append(p.buffer(), binaryMagic[:]...), b.buf[start:]...)
+		b.buf = b.buf[:start]
+		p.seal(part)
+		b.buf = next
+		sealed = true
+	}
 	b.n++
 	if b.n == 1 {
 		b.since = time.Now()
 	}
 	p.qevents++
-	p.qbytes += n
+	p.qbytes += int64(n)
 	if b.n >= p.cfg.Batch || len(b.buf) >= p.cfg.BatchBytes {
 		p.seal(part)
 		sealed = true
