@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/smd-media/smd/internal/accesslog"
 )
 
@@ -224,4 +226,35 @@ func BenchmarkAppendRecord(b *testing.B) {
 		buf = appendRecord(buf[:0], e)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkDecodeMessage is the consumer's decoding of a batch of 128
+// events, in each format; ns/op is per event.
+func BenchmarkDecodeMessage(b *testing.B) {
+	evs := make([]*accesslog.Event, 128)
+	for i := range evs {
+		evs[i] = event(i, "session-"+strings.Repeat("x", i%7))
+		evs[i].UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	}
+	for _, f := range []struct {
+		name string
+		body []byte
+		h    nats.Header
+	}{
+		{"format=3-binary", binaryBatch(evs...), binaryHeader(len(evs))},
+		{"format=2-json", appendBatch(nil, evs...), batchHeader(len(evs))},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(f.body) / len(evs)))
+			for i := 0; b.Loop(); i++ {
+				if i%len(evs) != 0 {
+					continue
+				}
+				if ok, _, _ := DecodeMessage(f.h, f.body, func(*accesslog.Event) {}); ok != len(evs) {
+					b.Fatal(ok)
+				}
+			}
+		})
+	}
 }
