@@ -112,6 +112,35 @@ func TestPublisherBatches(t *testing.T) {
 	}
 }
 
+// TestQueueFullDropsBatches: sealed batches that the publishing goroutine
+// has not taken are bounded by Queue; a batch sealed past it is dropped
+// whole and counted, and room comes back once the goroutine takes them.
+func TestQueueFullDropsBatches(t *testing.T) {
+	_, nc := natstest.Single(t)
+	p, err := NewPublisher(PublisherConfig{EdgeID: "e1", SpoolDir: t.TempDir(), Batch: 10, Queue: 25, Log: testLog(t)}, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.sp.close() })
+	for i := range 40 { // Run is not running: nothing takes the batches
+		p.Log(event(i, "S"))
+	}
+	if p.Dropped() != 20 {
+		t.Fatalf("dropped %d, want the 20 events of the third and fourth batches", p.Dropped())
+	}
+	p.collect(false, false)
+	if len(p.tail) != 2 || p.tailEvents != 20 {
+		t.Fatalf("taken: %d batches, %d events", len(p.tail), p.tailEvents)
+	}
+	for i := range 10 {
+		p.Log(event(40+i, "S"))
+	}
+	p.collect(false, false)
+	if p.Dropped() != 20 || p.tailEvents != 30 {
+		t.Fatalf("after taking: dropped %d, %d events taken", p.Dropped(), p.tailEvents)
+	}
+}
+
 // TestOversizedEventDropped: an event whose encoding passes 256 KiB is
 // dropped and counted (it could not fit a NATS message); the events
 // around it are published.

@@ -2,6 +2,7 @@ package accessstream
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/smd-media/smd/internal/accesslog"
@@ -9,14 +10,21 @@ import (
 )
 
 // The intake: Log encodes an event as a binary record (binary.go) into
-// its partition's open batch, under mu, on the caller's goroutine, where
-// the event's fields are still in the processor's cache (the publisher's
-// goroutine took three times as long to encode the same events, in
-// bench/publish.sh). A batch is sealed when it is full, there, or once its first
-// event has waited Linger/2, by Run's collect ticker (every Linger/2: no
-// event waits longer than Linger); Run takes the sealed batches, gives
-// each its message id and puts it at the end of the memory tail, to be
-// published or spooled.
+// its partition's open batch, under that partition's lock, on the
+// caller's goroutine, where the event's fields are still in the
+// processor's cache (the publisher's goroutine took three times as long
+// to encode the same events, in bench/publish.sh; encoding elsewhere
+// first and copying the record in also cost more). A batch is sealed when
+// it is full, there, or once its first event has waited Linger/2, by
+// Run's collect ticker (every Linger/2: no event waits longer than
+// Linger); Run takes the sealed batches, gives each its message id and
+// puts it at the end of the memory tail, to be published or spooled.
+//
+// Locks: a partition's mu guards its open batch; Publisher.mu guards the
+// sealed batches, their counts and the free buffers, and is taken inside
+// a partition's mu (once per batch), never the other way round. With a
+// lock per partition, Log calls for different sessions do not wait for
+// one another on a many-core edge, and an event touches no shared counter.
 
 // openBatch is the batch of one partition being filled.
 type openBatch struct {
@@ -25,14 +33,21 @@ type openBatch struct {
 	since time.Time // when the first arrived (monotonic)
 }
 
+// intake is one partition's open batch and its lock, padded so that two
+// partitions never share a cache line.
+type intake struct {
+	mu sync.Mutex
+	b  openBatch
+	_  [64]byte
+}
+
 // Log queues e for publishing: it encodes the event into its partition's
-// batch, under mu (an event is about 70 ns to encode; encoding it
-// elsewhere first and copying it in cost more, in bench/publish.sh). It
-// never blocks on the stream or the disk: when the events not yet taken by
-// Run reach Queue or QueueBytes (Run is stuck, which it is only when it
-// cannot even write the spool), when the record is larger than 256 KiB,
-// or after Run has ended, the event is dropped and counted. An event
-// without a time is stamped now.
+// batch. It never blocks on the stream or the disk. An event larger than
+// 256 KiB encoded, or logged after Run has ended, is dropped and counted;
+// so are the events of a batch sealed while the sealed batches Run has
+// not taken yet already hold Queue events or QueueBytes (Run is stuck,
+// which it is only when it cannot even write the spool). An event without
+// a time is stamped now.
 func (p *Publisher) Log(e *accesslog.Event) {
 	if e.Time.IsZero() {
 		c := *e
@@ -40,23 +55,26 @@ func (p *Publisher) Log(e *accesslog.Event) {
 		e = &c
 	}
 	part := partitionOf(e)
+	in := &p.parts[part]
 	sealed := false
-	p.mu.Lock()
-	if p.closed || p.qevents >= p.cfg.Queue || p.qbytes >= p.cfg.QueueBytes {
-		p.mu.Unlock()
+	in.mu.Lock()
+	if p.closed.Load() {
+		// Checked under the partition's lock: shutdown sets closed, then
+		// seals every partition under its lock, so an event either is in
+		// a batch before that or is counted here.
+		in.mu.Unlock()
 		p.dropped.Add(1)
 		return
 	}
-	b := &p.open[part]
+	b := &in.b
 	if b.buf == nil {
 		b.buf = append(p.buffer(), binaryMagic[:]...)
 	}
 	start := len(b.buf)
 	b.buf = appendRecord(b.buf, e)
-	n := len(b.buf) - start
-	if n > maxEventBytes {
+	if len(b.buf)-start > maxEventBytes {
 		b.buf = b.buf[:start]
-		p.mu.Unlock()
+		in.mu.Unlock()
 		p.dropped.Add(1)
 		p.warnTooLarge(e)
 		return
@@ -66,7 +84,7 @@ func (p *Publisher) Log(e *accesslog.Event) {
 		// event starts the next one.
 		next := append(append(p.buffer(), binaryMagic[:]...), b.buf[start:]...)
 		b.buf = b.buf[:start]
-		p.seal(part)
+		p.seal(part, b)
 		b.buf = next
 		sealed = true
 	}
@@ -74,13 +92,11 @@ func (p *Publisher) Log(e *accesslog.Event) {
 	if b.n == 1 {
 		b.since = time.Now()
 	}
-	p.qevents++
-	p.qbytes += int64(n)
 	if b.n >= p.cfg.Batch || len(b.buf) >= p.cfg.BatchBytes {
-		p.seal(part)
+		p.seal(part, b)
 		sealed = true
 	}
-	p.mu.Unlock()
+	in.mu.Unlock()
 	if sealed {
 		select {
 		case p.wake <- struct{}{}:
@@ -112,8 +128,10 @@ func (p *Publisher) warnTooLarge(e *accesslog.Event) {
 }
 
 // buffer returns an empty buffer for a batch: one of an acknowledged
-// batch, or a new one. The caller holds mu.
+// batch, or a new one.
 func (p *Publisher) buffer() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if k := len(p.free); k > 0 {
 		b := p.free[k-1]
 		p.free[k-1] = nil
@@ -138,14 +156,28 @@ func (p *Publisher) recycle(recs []record) {
 	}
 }
 
-// seal ends partition part's batch and hands it to Run. The caller holds
-// mu.
-func (p *Publisher) seal(part int) {
-	b := &p.open[part]
+// seal ends partition part's batch b and hands it to Run; the caller holds
+// the partition's lock. When the sealed batches Run has not taken hold
+// Queue events or QueueBytes already, the batch is dropped and its events
+// counted (its buffer is kept for the next).
+func (p *Publisher) seal(part int, b *openBatch) {
 	if b.n == 0 {
 		return
 	}
+	p.mu.Lock()
+	if len(p.sealed) > 0 && (p.qevents+b.n > p.cfg.Queue || p.qbytes+int64(len(b.buf)) > p.cfg.QueueBytes) {
+		if len(p.free) < 2*natsstore.AccessPartitions {
+			p.free = append(p.free, b.buf[:0])
+		}
+		p.mu.Unlock()
+		p.dropped.Add(int64(b.n))
+		*b = openBatch{}
+		return
+	}
 	p.sealed = append(p.sealed, record{part: part, data: b.buf, n: b.n})
+	p.qevents += b.n
+	p.qbytes += int64(len(b.buf))
+	p.mu.Unlock()
 	*b = openBatch{}
 }
 
@@ -154,20 +186,20 @@ func (p *Publisher) seal(part int) {
 // its message id and puts it at the end of the memory tail. Only Run's
 // goroutine calls it.
 func (p *Publisher) collect(lingering, all bool) {
-	p.mu.Lock()
 	if lingering || all {
 		now := time.Now()
-		for part := range p.open {
-			if b := &p.open[part]; b.n > 0 && (all || now.Sub(b.since) >= p.cfg.Linger/2) {
-				p.seal(part)
+		for part := range p.parts {
+			in := &p.parts[part]
+			in.mu.Lock()
+			if b := &in.b; b.n > 0 && (all || now.Sub(b.since) >= p.cfg.Linger/2) {
+				p.seal(part, b)
 			}
+			in.mu.Unlock()
 		}
 	}
+	p.mu.Lock()
 	p.taken, p.sealed = p.sealed, p.taken[:0]
-	for i := range p.taken {
-		p.qevents -= p.taken[i].n
-		p.qbytes -= int64(len(p.taken[i].data))
-	}
+	p.qevents, p.qbytes = 0, 0
 	p.mu.Unlock()
 	for i := range p.taken {
 		r := p.taken[i]

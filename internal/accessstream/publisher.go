@@ -32,11 +32,13 @@ type PublisherConfig struct {
 	// crash (not a process crash) loses at most this much of the spool.
 	// 0 fsyncs after every write.
 	SyncInterval time.Duration
-	// Queue bounds the events in memory that the publishing goroutine
-	// has not taken yet (in the batches being filled and the sealed
-	// ones), in number (default 16384) and in bytes of their encoding
-	// (QueueBytes, default 32 MiB). A full queue drops the event: it
-	// fills only when the goroutine cannot even write the spool.
+	// Queue bounds the events of the sealed batches that the publishing
+	// goroutine has not taken yet, in number (default 16384) and in bytes
+	// of their encoding (QueueBytes, default 32 MiB); the batches being
+	// filled hold at most Batch events or BatchBytes each besides. A
+	// batch sealed when the queue is full is dropped and its events
+	// counted (one batch is always taken): the queue fills only when the
+	// goroutine cannot even write the spool.
 	Queue      int
 	QueueBytes int64
 	// Batch is the most events in one message: the events of a
@@ -137,16 +139,16 @@ type Publisher struct {
 	seq      *sequence
 	subjects [natsstore.AccessPartitions]string
 
-	// The intake (see intake.go): Log fills the open batches under mu and
-	// seals the full ones; Run takes the sealed ones.
-	mu      sync.Mutex
-	closed  bool                                  // Run ended: Log drops
-	open    [natsstore.AccessPartitions]openBatch // batches being filled
-	sealed  []record                              // sealed, not taken by Run yet (no id)
-	qevents int                                   // events in open and sealed
-	qbytes  int64                                 // their bytes
-	free    [][]byte                              // buffers of acknowledged batches, to fill again
-	wake    chan struct{}                         // a token when a batch was sealed
+	// The intake (see intake.go): Log fills the open batches under their
+	// partition's lock and seals the full ones; Run takes the sealed ones.
+	parts   [natsstore.AccessPartitions]intake
+	closed  atomic.Bool   // Run ended: Log drops
+	mu      sync.Mutex    // guards sealed, qevents, qbytes and free
+	sealed  []record      // sealed, not taken by Run yet (no id)
+	qevents int           // events in sealed
+	qbytes  int64         // their bytes
+	free    [][]byte      // buffers of acknowledged batches, to fill again
+	wake    chan struct{} // a token when a batch was sealed
 	ran     atomic.Bool
 
 	lastBigLog atomic.Int64 // when an oversized event was last logged (Unix ns)
@@ -481,9 +483,7 @@ func (p *Publisher) flushSpool() {
 // shutdown ends Run: it refuses new events, waits a little for the
 // acknowledgements outstanding, and writes what remains to the spool.
 func (p *Publisher) shutdown() error {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
+	p.closed.Store(true)
 	// The batches being filled go now, while the stream answers.
 	p.collect(false, true)
 	if p.acks != nil {

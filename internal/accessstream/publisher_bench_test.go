@@ -114,3 +114,50 @@ func publisherThroughput(b *testing.B, sessions, lag int) {
 		b.Fatalf("dropped %d, spooled %d", p.Dropped(), p.Spooled())
 	}
 }
+
+// BenchmarkLogParallel is Log from a goroutine per core, events of 1,000
+// sessions (so over every partition), while another goroutine takes the
+// sealed batches every millisecond as Run would (and discards them): the
+// intake's locks under contention, without NATS. On this 2-core machine a
+// single lock and a lock per partition measure the same; the per-partition
+// locks are for many-core edges, where one lock held about 0.3 µs per
+// event (measured in bench/publish.sh's profile) would be busy most of
+// the time at a few million events a second.
+func BenchmarkLogParallel(b *testing.B) {
+	_, nc := natstest.Single(b)
+	p, err := NewPublisher(PublisherConfig{EdgeID: "e1", SpoolDir: b.TempDir(), Queue: 1 << 22, QueueBytes: 1 << 30, Log: testLog(b)}, nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.sp.close() })
+	evs := make([]*accesslog.Event, 1000)
+	for i := range evs {
+		evs[i] = event(i, "session-"+strconv.Itoa(i))
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.collect(false, false)
+				p.clearTail()
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			p.Log(evs[i%len(evs)])
+		}
+	})
+	b.StopTimer()
+	close(stop)
+	<-done
+	b.ReportMetric(float64(p.Dropped())/float64(b.N), "dropped/op")
+}

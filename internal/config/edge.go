@@ -252,9 +252,9 @@ type AccessStream struct {
 	// SpoolSync is how often spooled events are fsynced: a machine crash
 	// loses at most this much of the spool. 0 fsyncs every write.
 	SpoolSync Duration `yaml:"spool_sync"`
-	// Queue and QueueBytes bound the events waiting in memory for the
-	// publishing goroutine; when full, events are dropped and counted,
-	// never delaying a response.
+	// Queue and QueueBytes bound the events of sealed batches waiting in
+	// memory for the publishing goroutine; a batch sealed when they are
+	// full is dropped and its events counted, never delaying a response.
 	Queue      int      `yaml:"queue"`
 	QueueBytes ByteSize `yaml:"queue_bytes"`
 	// Batch is the most events in one message: an edge publishes the
