@@ -11,10 +11,11 @@ import (
 
 // The intake: Log encodes an event as a binary record (binary.go) into
 // its partition's open batch, under that partition's lock, on the
-// caller's goroutine, where the event's fields are still in the
-// processor's cache (the publisher's goroutine took three times as long
-// to encode the same events, in bench/publish.sh; encoding elsewhere
-// first and copying the record in also cost more). A batch is sealed when
+// caller's goroutine. Measured in bench/publish.sh, this costs a loaded
+// edge less than queueing the event for the publisher's goroutine to
+// encode (which also paid a copy of the event and that goroutine's
+// wake-ups), and less than encoding into a scratch buffer and copying the
+// record in (BENCHMARKS.md, "After the second fix"). A batch is sealed when
 // it is full, there, or once its first event has waited Linger/2, by
 // Run's collect ticker (every Linger/2: no event waits longer than
 // Linger); Run takes the sealed batches, gives each its message id and
