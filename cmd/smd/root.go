@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newSessionsCmd())
 	root.AddCommand(newAssetsCmd())
 	root.AddCommand(newSimulateCmd())
+	root.AddCommand(newAccessCmd())
 	return root
 }
 
