@@ -102,7 +102,8 @@ func newHarness(t *testing.T, change func(*config.Edge), revoked ...string) *har
 				panic("fetcher exploded")
 			}
 			h.mu.Lock()
-			h.fetched = append(h.fetched, r)
+			c := *r // the edge recycles r after the call
+			h.fetched = append(h.fetched, &c)
 			h.mu.Unlock()
 			w.Header().Set("Content-Type", "video/mp4")
 			w.WriteHeader(http.StatusOK)
@@ -236,6 +237,26 @@ func TestAccessEventFields(t *testing.T) {
 	ev.Time, ev.RequestID, ev.Duration = time.Time{}, "", 0
 	if ev != want {
 		t.Fatalf("event\n%+v\nwant\n%+v", ev, want)
+	}
+}
+
+// TestRecycledExchangeStartsClean: exchanges are recycled between
+// requests; nothing of a request with a token (session, key, origin path,
+// reason) shows in the event of the next request, which has none.
+func TestRecycledExchangeStartsClean(t *testing.T) {
+	h := newHarness(t, nil)
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Session: true}, smde.Viewer{SessionID: "Sess9"})
+	for range 50 {
+		h.do("GET", "/"+seg+"/vod/m1/a.ts", http.Header{"User-Agent": {"P/1"}}, "192.0.2.10:1")
+		if ev := h.events.last(t); ev.SessionID != "Sess9" {
+			t.Fatalf("with a token: %+v", ev)
+		}
+		h.do("GET", "/public/logo.png", nil, "198.51.100.1:1")
+		ev := h.events.last(t)
+		if ev.SessionID != "" || ev.KeyID != "" || ev.UserAgent != "" || ev.Reason != "" || ev.OriginPath != "/public/logo.png" ||
+			ev.ViewerIP != "198.51.100.1" || ev.Verdict != "unchecked" {
+			t.Fatalf("after a request with a token: %+v", ev)
+		}
 	}
 }
 
