@@ -8,11 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/control"
 )
 
@@ -38,13 +36,9 @@ func newSessionsCmd() *cobra.Command {
 		Example: "  smd sessions revoke WCFZIKTpysML --reason 'shared on a forum' --ttl 7d",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var d time.Duration
-			if ttl != "" {
-				v, err := config.ParseDuration(ttl)
-				if err != nil || v < 0 {
-					return fmt.Errorf("--ttl: %q is not a duration such as 90s, 2h or 7d", ttl)
-				}
-				d = v.D()
+			d, err := ttlFlag(ttl)
+			if err != nil {
+				return err
 			}
 			cl, ctx, cancel, err := o.client(cmd)
 			if err != nil {
@@ -58,11 +52,7 @@ func newSessionsCmd() *cobra.Command {
 			if o.jsonOut {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
-			until := "until unrevoked"
-			if !r.ExpiresAt.IsZero() {
-				until = "until " + when(r.ExpiresAt)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "revoked %s %s\n", r.SessionID, until)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "revoked %s %s\n", r.SessionID, until(r.ExpiresAt, "unrevoked"))
 			return err
 		},
 	}

@@ -38,11 +38,7 @@ func newAllowCmds(o *apiOptions) []*cobra.Command {
 			if o.jsonOut {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
-			until := "until removed"
-			if !r.ExpiresAt.IsZero() {
-				until = "until " + when(r.ExpiresAt)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "allowlisted %s %s\n", r.SessionID, until)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "allowlisted %s %s\n", r.SessionID, until(r.ExpiresAt, "removed"))
 			return err
 		},
 	}
@@ -126,4 +122,13 @@ func ttlFlag(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("--ttl: %q is not a duration such as 90s, 2h or 7d", s)
 	}
 	return v.D(), nil
+}
+
+// until says how long a revocation or allowance lasts: "until <time>", or
+// "until <event>" when it does not expire.
+func until(expires time.Time, event string) string {
+	if expires.IsZero() {
+		return "until " + event
+	}
+	return "until " + when(expires)
 }

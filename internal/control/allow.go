@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 )
 
 // The allowlist: sessions the detector never revokes (an operator may
@@ -36,17 +35,9 @@ func (a *API) allow(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := a.decodeJSON(r, &req, true); err != nil {
 		return err
 	}
-	var ttl TTL
-	if req.TTL != nil {
-		if err := ttl.UnmarshalJSON(*req.TTL); err != nil {
-			return badRequest(codeInvalidField, "ttl", `ttl: want a duration such as "90s", "2h" or "7d", or seconds`)
-		}
-	}
-	if ttl < 0 || time.Duration(ttl) > maxTTL {
-		return badRequest(codeInvalidField, "ttl", "ttl: must be from 0 (until removed) to %s", maxTTL)
-	}
-	if len(req.Reason) > maxReason || !utf8.ValidString(req.Reason) {
-		return badRequest(codeInvalidField, "reason", "reason: must be valid UTF-8 of at most %d bytes", maxReason)
+	ttl, err := req.check("until removed")
+	if err != nil {
+		return err
 	}
 	al, err := a.allowlist()
 	if err != nil {
@@ -54,16 +45,13 @@ func (a *API) allow(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	now := a.now().UTC().Round(0).Truncate(time.Second)
 	e := Allowance{SessionID: id, Kind: "allow", Reason: req.Reason, By: c.by(), AllowedAt: now}
-	rev, err := al.Allow(r.Context(), e, time.Duration(ttl))
+	rev, err := al.Allow(r.Context(), e, ttl)
 	if err != nil {
 		return unavailable("the allowlist", err)
 	}
-	if ttl > 0 {
-		// The store rounds TTLs up to whole seconds.
-		e.ExpiresAt = now.Add((time.Duration(ttl) + time.Second - 1).Truncate(time.Second))
-	}
+	e.ExpiresAt = expiresAt(now, ttl)
 	a.metrics.revocations.WithLabelValues("allow").Inc()
-	a.log.Info("control: session allowlisted", "session_id", id, "by", e.By, "ttl", time.Duration(ttl))
+	a.log.Info("control: session allowlisted", "session_id", id, "by", e.By, "ttl", ttl)
 	writeJSON(w, http.StatusOK, allowResponse{Allowance: e, Revision: rev})
 	return nil
 }

@@ -76,6 +76,33 @@ type revokeRequest struct {
 	TTL *json.RawMessage `json:"ttl"`
 }
 
+// check validates the request's TTL and reason and returns the TTL; zero
+// lasts forever, which the error names as forever (e.g. "until unrevoked").
+func (req *revokeRequest) check(forever string) (time.Duration, error) {
+	var ttl TTL
+	if req.TTL != nil {
+		if err := ttl.UnmarshalJSON(*req.TTL); err != nil {
+			return 0, badRequest(codeInvalidField, "ttl", `ttl: want a duration such as "90s", "2h" or "7d", or seconds`)
+		}
+	}
+	if ttl < 0 || time.Duration(ttl) > maxTTL {
+		return 0, badRequest(codeInvalidField, "ttl", "ttl: must be from 0 (%s) to %s", forever, maxTTL)
+	}
+	if len(req.Reason) > maxReason || !utf8.ValidString(req.Reason) {
+		return 0, badRequest(codeInvalidField, "reason", "reason: must be valid UTF-8 of at most %d bytes", maxReason)
+	}
+	return time.Duration(ttl), nil
+}
+
+// expiresAt is when an entry written at now with ttl expires (zero: never),
+// as the store counts it: it rounds TTLs up to whole seconds.
+func expiresAt(now time.Time, ttl time.Duration) time.Time {
+	if ttl <= 0 {
+		return time.Time{}
+	}
+	return now.Add((ttl + time.Second - 1).Truncate(time.Second))
+}
+
 // revokeResponse is a revocation with the bucket revision of the write.
 type revokeResponse struct {
 	Revocation
@@ -91,30 +118,19 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := a.decodeJSON(r, &req, true); err != nil {
 		return err
 	}
-	var ttl TTL
-	if req.TTL != nil {
-		if err := ttl.UnmarshalJSON(*req.TTL); err != nil {
-			return badRequest(codeInvalidField, "ttl", `ttl: want a duration such as "90s", "2h" or "7d", or seconds`)
-		}
-	}
-	if ttl < 0 || time.Duration(ttl) > maxTTL {
-		return badRequest(codeInvalidField, "ttl", "ttl: must be from 0 (until unrevoked) to %s", maxTTL)
-	}
-	if len(req.Reason) > maxReason || !utf8.ValidString(req.Reason) {
-		return badRequest(codeInvalidField, "reason", "reason: must be valid UTF-8 of at most %d bytes", maxReason)
+	ttl, err := req.check("until unrevoked")
+	if err != nil {
+		return err
 	}
 	now := a.now().UTC().Round(0).Truncate(time.Second)
 	e := Revocation{SessionID: id, Type: "manual", Reason: req.Reason, By: c.by(), RevokedAt: now}
-	rev, err := a.deps.Sessions.Revoke(r.Context(), e, time.Duration(ttl))
+	rev, err := a.deps.Sessions.Revoke(r.Context(), e, ttl)
 	if err != nil {
 		return unavailable("the revocation store", err)
 	}
-	if ttl > 0 {
-		// The store rounds TTLs up to whole seconds.
-		e.ExpiresAt = now.Add((time.Duration(ttl) + time.Second - 1).Truncate(time.Second))
-	}
+	e.ExpiresAt = expiresAt(now, ttl)
 	a.metrics.revocations.WithLabelValues("revoke").Inc()
-	a.log.Info("control: session revoked", "session_id", id, "by", e.By, "ttl", time.Duration(ttl))
+	a.log.Info("control: session revoked", "session_id", id, "by", e.By, "ttl", ttl)
 	writeJSON(w, http.StatusOK, revokeResponse{Revocation: e, Revision: rev})
 	return nil
 }
