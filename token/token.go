@@ -95,14 +95,23 @@ type Grant struct {
 	OriginPath string
 	// RawQuery is the query string of the request, without '?', unchanged.
 	RawQuery string
-	// SessionID is the session the token is bound to, or "".
+	// SessionID is the session id of the request, or "". It is an
+	// identity only when SessionProven is true; otherwise it is the id
+	// the request wrote, which anyone holding the token can choose.
 	SessionID string
+	// SessionProven is true when the token's signature covers SessionID:
+	// the token binds a session and its binding (the SMDE intsig) matched
+	// with this id, on this request or an earlier one with the same token.
+	// It is false on an exc path whose binding did not match, and when a
+	// geo fallback skipped the binding.
+	SessionProven bool
 	// KeyID is the id of the key that signed the token.
 	KeyID string
 	// Expires is when the token stops being valid.
 	Expires time.Time
 	// Excluded is true when the origin path matched one of the token's
-	// exclusion prefixes, so path and viewer bindings were not checked.
+	// exclusion prefixes, so the request was granted without the path and
+	// viewer bindings (they are still tried, to prove the session).
 	Excluded bool
 }
 

@@ -54,7 +54,9 @@ func newSimulateCmd() *cobra.Command {
 			"flagged, precision, recall and time to flag; --check-targets judges the active scorer.\n\n" +
 			"Legitimate sessions play live HLS at the real segment cadence; some change network once,\n" +
 			"some are homes of two devices on one token. Abusive ones replay one token from K IPs in K\n" +
-			"countries at once, or restream every rendition as fast as they can. A session is blocked at\n" +
+			"countries at once, or restream every rendition as fast as they can. Impersonators write a\n" +
+			"legitimate session's id in front of a token of their own on exc paths: they must revoke no\n" +
+			"one, since that id is proven by nothing there. A session is blocked at\n" +
 			"its first 403 (--blocked-status) from the edge.\n\n" +
 			"Viewers are told apart by X-Forwarded-For and CloudFront-Viewer-Country: the edge must trust\n" +
 			"this machine (trusted_proxies: [127.0.0.1/32]) and read geo from headers (geo: {source:\n" +
@@ -83,6 +85,9 @@ func newSimulateCmd() *cobra.Command {
 	f.StringVar(&o.shareIPs, "share-ips", fmt.Sprintf("%d..%d", cfg.ShareIPsMin, cfg.ShareIPsMax), "IPs per shared token: `K` or MIN..MAX (spread evenly)")
 	f.IntVar(&cfg.Restreamers, "restreamers", cfg.Restreamers, "`R` restreamers pulling every rendition")
 	f.Float64Var(&cfg.RestreamerRate, "restreamer-rate", cfg.RestreamerRate, "a restreamer's most `REQUESTS` per second (0: no limit)")
+	f.IntVar(&cfg.Impersonators, "impersonators", cfg.Impersonators, "`I` impersonators: each writes a legitimate session's id in front of a token of its own on exc\n"+
+		"paths, from "+fmt.Sprint(simulate.ImpersonatorIPs)+" IPs (tokens of asset "+simulate.DefaultExcAssetID+", created if absent); they must revoke no one")
+	f.Float64Var(&cfg.ImpersonatorRate, "impersonator-rate", cfg.ImpersonatorRate, "an impersonator's most `REQUESTS` per second from each of its IPs")
 	f.StringVar(&cfg.ScorerLabel, "scorer-label", cfg.ScorerLabel, "`NAME` of the detector's scorer, for the report")
 	f.IntVar(&cfg.BlockedStatus, "blocked-status", cfg.BlockedStatus, "the edge's `STATUS` for a revoked session (its status.revoked)")
 	f.Int64Var(&cfg.Seed, "seed", 0, "`SEED` of the random choices, to repeat a run (0: from the clock; the report prints it)")

@@ -32,7 +32,8 @@ func TestSimulateBadInput(t *testing.T) {
 		{"share ips word", append(base, "--share-ips", "many"), `--share-ips: "many" is not K or MIN..MAX`},
 		{"share ips 1", append(base, "--share-ips", "1..4"), "--share-ips: 1..4"},
 		{"status", append(base, "--blocked-status", "200"), "--blocked-status: "},
-		{"nobody", append(base, "--legit", "0", "--shared", "0", "--restreamers", "0"), "sessions in all"},
+		{"nobody", append(base, "--legit", "0", "--shared", "0", "--restreamers", "0", "--impersonators", "0"), "sessions in all"},
+		{"impersonators without victims", append(base, "--legit", "0"), "--impersonators: 1 impersonators need legitimate sessions"},
 		{"argument", append(base, "extra"), "unknown command"},
 		{"unreachable", base, "connection refused"},
 	} {
@@ -71,9 +72,9 @@ func TestSimulateCommand(t *testing.T) {
 	defer n.Close()
 
 	r := smd(t, "", "simulate", "--edge", "http://"+n.Edge.Addr, "--api-key-file", filepath.Join(cfg.DataDir, "api-keys.admin"),
-		"--duration", "3s", "--legit", "2", "--shared", "0", "--restreamers", "0", "--seed", "42",
+		"--duration", "3s", "--legit", "2", "--shared", "0", "--restreamers", "0", "--impersonators", "1", "--seed", "42",
 		"--scorer-label", "cli", "--json", "--check-targets")
-	if r.code != 0 || !strings.HasPrefix(r.stderr, "smd simulate: 2 sessions for 3s against http://") {
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "smd simulate: 3 sessions for 3s against http://") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	var rep struct {
@@ -99,7 +100,7 @@ func TestSimulateCommand(t *testing.T) {
 	}
 	// An external stack: no per-scorer table, and the report says why.
 	if rep.Scorer != "cli" || rep.Seed != 42 || rep.Legit != 2 || rep.Requests == 0 || rep.Status["200"] != rep.Requests ||
-		len(rep.Targets) != 3 || len(rep.Sessions) != 2 || rep.Sessions[0].Devices[0].IP == "" ||
+		len(rep.Targets) != 4 || len(rep.Sessions) != 3 || rep.Sessions[0].Devices[0].IP == "" || rep.Sessions[2].Kind != "impersonator" ||
 		rep.Scorers != nil || !strings.Contains(rep.Note, "external") {
 		t.Errorf("report: %s", r.stdout)
 	}
@@ -148,7 +149,7 @@ func TestSimulateServe(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	conf := writeFile(t, "smd.yaml", "detector: {interval: 500ms, concurrency: {min_sessions: 2}}\n")
 	r := smd(t, "", "simulate", "--serve", "--scorer", "smde", "--detector-config", conf,
-		"--duration", "3s", "--legit", "2", "--shared", "1", "--share-ips", "3", "--restreamers", "0", "--seed", "42", "--json")
+		"--duration", "3s", "--legit", "2", "--shared", "1", "--share-ips", "3", "--restreamers", "0", "--impersonators", "0", "--seed", "42", "--json")
 	if r.code != 0 || !strings.HasPrefix(r.stderr, "smd simulate: 3 sessions for 3s against a stack of its own at http://127.0.0.1:") ||
 		!strings.Contains(r.stderr, "(scorer smde, shadow concurrency)") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)

@@ -33,6 +33,9 @@ func AppendEvent(dst []byte, e *Event) []byte {
 		dst = appendString(dst, e.RequestID)
 	}
 	dst = appendOpt(dst, `,"session_id":`, e.SessionID)
+	if e.SessionUnproven {
+		dst = append(dst, `,"session_unproven":true`...)
+	}
 	dst = appendOpt(dst, `,"kid":`, e.KeyID)
 	dst = append(dst, `,"verdict":`...)
 	dst = appendString(dst, e.Verdict)

@@ -24,6 +24,8 @@ var encodeCases = []struct {
 		Verdict: "allow", Reason: "", Status: 206, ViewerIP: "2001:db8::1", Country: "FR", UserAgent: "Mozilla/5.0 (X11)",
 		Referer: "https://portal.example.com/watch?v=1&t=2", Method: "GET", Route: "/vod/", OriginPath: "/vod/a/seg-1.ts",
 		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
+	{"unproven session", Event{Time: at, EdgeID: "e1", RequestID: "r2", SessionID: "victim1", SessionUnproven: true, KeyID: "k1",
+		Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/ads/a.ts"}},
 	{"html and quotes", Event{Time: at, EdgeID: "e<1>", RequestID: `r"1"`, UserAgent: `a\b<script>&amp;`, Method: "GET", Verdict: "deny", Reason: "expired"}},
 	{"control characters", Event{Time: at, UserAgent: "a\x00b\x01\b\f\n\r\t\x1f\x7f", Method: "GET"}},
 	{"invalid utf-8", Event{Time: at, UserAgent: "caf\xe9 \xff\xfe", Referer: "\xc3", Method: "GET"}},

@@ -16,7 +16,14 @@ type Event struct {
 	EdgeID    string    `json:"edge_id"`
 	RequestID string    `json:"request_id"`
 	SessionID string    `json:"session_id,omitempty"`
-	KeyID     string    `json:"kid,omitempty"`
+	// SessionUnproven is true when SessionID is only what the request
+	// wrote in front of the token, not covered by its signature (an exc
+	// path whose binding did not match, a geo fallback): anyone holding
+	// a token can write any id there, so it is no identity. Detectors
+	// must not count such events towards the session. Absent (false)
+	// means proven, as in events of edges older than the field.
+	SessionUnproven bool   `json:"session_unproven,omitempty"`
+	KeyID           string `json:"kid,omitempty"`
 	// Verdict is "allow", "deny", "revoked", "log_deny" (a log-mode route
 	// served a request that enforcement would refuse), "unchecked" (route
 	// mode off) or "rejected" (refused before the token check: method, path).

@@ -35,6 +35,8 @@ import (
 //	bytes_sent    zigzag varint
 //	duration      uvarint microseconds
 //	cache_status  string
+//	flags         uvarint, bit 0: session_unproven; written only when not
+//	              zero, and absent in records of earlier versions
 //
 // where a string is a uvarint length and its bytes, as they are (not
 // necessarily UTF-8). Bytes after the last field of a record are ignored,
@@ -114,6 +116,9 @@ func appendRecord(dst []byte, e *accesslog.Event) []byte {
 	dst = binary.AppendVarint(dst, e.BytesSent)
 	dst = binary.AppendUvarint(dst, uint64(max(e.Duration.Microseconds(), 0)))
 	dst = appendStr(dst, e.CacheStatus)
+	if f := recordFlags(e); f != 0 {
+		dst = binary.AppendUvarint(dst, f)
+	}
 
 	n := len(dst) - at - 1
 	if n < 0x80 {
@@ -126,6 +131,17 @@ func appendRecord(dst []byte, e *accesslog.Event) []byte {
 	copy(dst[at+h:], dst[at+1:at+1+n])
 	copy(dst[at:], hdr[:h])
 	return dst
+}
+
+// Bits of a record's flags.
+const flagSessionUnproven = 1 << 0
+
+func recordFlags(e *accesslog.Event) uint64 {
+	var f uint64
+	if e.SessionUnproven {
+		f |= flagSessionUnproven
+	}
+	return f
 }
 
 func appendStr(dst []byte, s string) []byte {
@@ -246,6 +262,9 @@ func decodeRecord(b []byte) (*accesslog.Event, error) {
 	e.Duration = time.Duration(us) * time.Microsecond
 	e.DurationMS = float64(us) / 1000
 	e.CacheStatus = r.str()
+	if len(r.b) > 0 {
+		e.SessionUnproven = r.uvarint()&flagSessionUnproven != 0
+	}
 	if r.bad {
 		return nil, errRecord
 	}

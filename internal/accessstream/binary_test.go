@@ -26,6 +26,8 @@ var binaryCases = []struct {
 		Verdict: "allow", Reason: "", Status: 206, ViewerIP: "2001:db8::1", Country: "FR", UserAgent: "Mozilla/5.0 (X11)",
 		Referer: "https://portal.example.com/watch?v=1&t=2", Method: "GET", Route: "/vod/", OriginPath: "/vod/a/seg-1.ts",
 		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
+	{"unproven session", accesslog.Event{Time: binAt, EdgeID: "e1", RequestID: "r2", SessionID: "victim1", SessionUnproven: true,
+		KeyID: "k1", Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/ads/a.ts"}},
 	{"binary id and ipv4", accesslog.Event{Time: binAt, EdgeID: "e1", RequestPrefix: "m1abc-", RequestSeq: 123456789,
 		Addr: netip.MustParseAddr("198.51.100.7"), Method: "GET"}},
 	{"binary ipv6, largest sequence", accesslog.Event{Time: binAt, RequestPrefix: "x", RequestSeq: math.MaxUint64,
@@ -86,20 +88,35 @@ func TestBinaryRecordNegativeDuration(t *testing.T) {
 	}
 }
 
-// TestBinaryRecordPrefixesRejected: every prefix of a record's body is
-// refused (each field's absence is noticed), and bytes after the last
-// field are ignored (room for later fields).
+// TestBinaryRecordPrefixesRejected: every prefix of a record's body that
+// ends before cache_status is refused (each field's absence is noticed);
+// the flags after it are optional, as records of earlier versions lack
+// them; bytes after the flags are ignored (room for later fields).
 func TestBinaryRecordPrefixesRejected(t *testing.T) {
 	for _, tc := range binaryCases {
 		rec := appendRecord(nil, &tc.ev)
 		_, k := uvarintLen(rec)
 		body := rec[k:]
-		for n := range len(body) {
+		flags := 0
+		if tc.ev.SessionUnproven {
+			flags = 1 // one byte of flags ends this record
+			noFlags := tc.ev
+			noFlags.SessionUnproven = false
+			e, err := decodeRecord(body[:len(body)-flags])
+			if err != nil || !bytes.Equal(accesslog.AppendEvent(nil, e), accesslog.AppendEvent(nil, &noFlags)) {
+				t.Fatalf("%s without its flags: %+v, %v", tc.name, e, err)
+			}
+		}
+		for n := range len(body) - flags {
 			if e, err := decodeRecord(body[:n]); err == nil {
 				t.Fatalf("%s: a prefix of %d of %d bytes decoded: %+v", tc.name, n, len(body), e)
 			}
 		}
-		e, err := decodeRecord(append(bytes.Clone(body), 1, 2, 3))
+		withFlags := bytes.Clone(body)
+		if flags == 0 {
+			withFlags = append(withFlags, 0) // flags, none set
+		}
+		e, err := decodeRecord(append(withFlags, 1, 2, 3))
 		if err != nil {
 			t.Fatalf("%s with trailing bytes: %v", tc.name, err)
 		}

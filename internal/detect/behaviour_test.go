@@ -28,6 +28,21 @@ func TestBehaviours(t *testing.T) {
 			want: map[string]float64{"places": 1, "place_countries": 1},
 		},
 		{
+			// An attacker writes the victim's session id in front of a
+			// token of their own on an exc path, from four countries at
+			// once: the edge marks the id unproven, and nothing of it may
+			// count towards the victim.
+			name: "victim's id written in front of another token",
+			players: []player{
+				{session: "x", ip: "203.0.113.10", country: "DE", ua: "Safari", to: end, every: four, streams: 2},
+				{session: "x", unproven: true, ip: "192.0.2.1", country: "US", ua: "curl", to: end, every: time.Second, streams: 4},
+				{session: "x", unproven: true, ip: "198.18.0.1", country: "BR", ua: "curl", to: end, every: time.Second, streams: 4},
+				{session: "x", unproven: true, ip: "100.64.0.1", country: "JP", ua: "curl", to: end, every: time.Second, streams: 4},
+				{session: "x", unproven: true, ip: "203.0.114.1", country: "FR", ua: "curl", to: end, every: time.Second, streams: 4},
+			},
+			want: map[string]float64{"places": 1, "place_countries": 1},
+		},
+		{
 			name: "IP changes once: Wi-Fi to mobile",
 			players: []player{
 				{session: "x", ip: "203.0.113.10", country: "DE", ua: "Safari", to: 150 * time.Second, every: four, streams: 2},

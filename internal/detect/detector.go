@@ -98,8 +98,8 @@ type shard struct {
 	mu sync.Mutex
 	m  map[string]*session
 	// Counters of Observe and Evaluate.
-	counted, noSession, status, small, late, invalid, evicted, expired atomic.Uint64
-	_                                                                  [64]byte // keep shards on their own cache lines
+	counted, noSession, unproven, status, small, late, invalid, evicted, expired atomic.Uint64
+	_                                                                            [64]byte // keep shards on their own cache lines
 }
 
 // nShards spreads the sessions so that Observe from many goroutines
@@ -158,6 +158,13 @@ func (d *Detector) Observe(ev *accesslog.Event) {
 	id := ev.SessionID
 	if id == "" {
 		d.shards[maphash.String(d.seed, ev.ViewerIP)%nShards].noSession.Add(1)
+		return
+	}
+	if ev.SessionUnproven {
+		// The id is what the request wrote, not what its token proves:
+		// counting it would let anyone with a token of their own get
+		// another viewer's session revoked.
+		d.shards[maphash.String(d.seed, ev.ViewerIP)%nShards].unproven.Add(1)
 		return
 	}
 	sh := &d.shards[maphash.String(d.seed, id)%nShards]

@@ -156,6 +156,7 @@ func TestObserveFilters(t *testing.T) {
 		ev(func(e *accesslog.Event) { e.Status = 304 }),
 		ev(func(e *accesslog.Event) { e.BytesSent = 1024 }),
 		ev(func(e *accesslog.Event) { e.SessionID = "" }),
+		ev(func(e *accesslog.Event) { e.SessionUnproven = true; e.ViewerIP = "192.0.2.99"; e.OriginPath = "/f" }),
 		ev(func(e *accesslog.Event) { e.SessionID = "a-b" }),
 		ev(func(e *accesslog.Event) { e.SessionID = strings.Repeat("s", 201) }),
 		ev(func(e *accesslog.Event) { e.Time = clk.Now().Add(-11 * time.Minute) }),
@@ -164,13 +165,14 @@ func TestObserveFilters(t *testing.T) {
 	}
 	m := gather(t, reg)
 	for k, want := range map[string]float64{
-		"smd_detector_events_total{result=counted}":         5,
-		"smd_detector_events_total{result=status}":          3,
-		"smd_detector_events_total{result=small}":           1,
-		"smd_detector_events_total{result=no_session}":      1,
-		"smd_detector_events_total{result=invalid_session}": 2,
-		"smd_detector_events_total{result=late}":            1,
-		"smd_detector_sessions":                             1,
+		"smd_detector_events_total{result=counted}":          5,
+		"smd_detector_events_total{result=status}":           3,
+		"smd_detector_events_total{result=small}":            1,
+		"smd_detector_events_total{result=no_session}":       1,
+		"smd_detector_events_total{result=unproven_session}": 1,
+		"smd_detector_events_total{result=invalid_session}":  2,
+		"smd_detector_events_total{result=late}":             1,
+		"smd_detector_sessions":                              1,
 	} {
 		if m[k] != want {
 			t.Errorf("%s = %v, want %v", k, m[k], want)

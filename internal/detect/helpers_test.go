@@ -50,6 +50,9 @@ type player struct {
 	// buffer is how many segments (per stream) the player fetches at once
 	// at its start, behind the first: its start buffer.
 	buffer int
+	// unproven marks the player's session id as written in front of a
+	// token that does not prove it (an exc path, someone else's id).
+	unproven bool
 }
 
 func (p player) events() []accesslog.Event { return p.eventsAt(t0) }
@@ -66,7 +69,7 @@ func (p player) eventsAt(base time.Time) []accesslog.Event {
 		seg := int64((p.from+p.phase)/p.every) - int64(b)
 		for s := range streams {
 			out = append(out, accesslog.Event{
-				Time: base.Add(p.from + p.phase), SessionID: p.session, Verdict: accesslog.VerdictAllow, Status: 200,
+				Time: base.Add(p.from + p.phase), SessionID: p.session, SessionUnproven: p.unproven, Verdict: accesslog.VerdictAllow, Status: 200,
 				ViewerIP: p.ip, Country: p.country, UserAgent: p.ua, Referer: p.referer, Method: "GET",
 				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg), BytesSent: 400_000,
 			})
@@ -84,7 +87,7 @@ func (p player) eventsAt(base time.Time) []accesslog.Event {
 		n++
 		for s := range streams {
 			out = append(out, accesslog.Event{
-				Time: base.Add(at), SessionID: p.session, Verdict: accesslog.VerdictAllow, Status: 200,
+				Time: base.Add(at), SessionID: p.session, SessionUnproven: p.unproven, Verdict: accesslog.VerdictAllow, Status: 200,
 				ViewerIP: p.ip, Country: p.country, UserAgent: p.ua, Referer: p.referer, Method: "GET",
 				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg), BytesSent: 400_000,
 			})

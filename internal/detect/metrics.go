@@ -25,7 +25,7 @@ func newMetrics(d *Detector, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		d: d,
 		events: prometheus.NewDesc("smd_detector_events_total",
-			"Access events observed, by result: counted, or ignored for no_session, status (not 200/206), small (min_bytes or less), late (older than the lookback), invalid_session.",
+			"Access events observed, by result: counted, or ignored for no_session, unproven_session (an id the token's signature does not cover), status (not 200/206), small (min_bytes or less), late (older than the lookback), invalid_session.",
 			[]string{"result"}, nil),
 		sessions: prometheus.NewDesc("smd_detector_sessions",
 			"Sessions tracked.", nil, nil),
@@ -73,11 +73,12 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	var counted, noSession, status, small, late, invalid, evicted, expired uint64
+	var counted, noSession, unproven, status, small, late, invalid, evicted, expired uint64
 	for i := range m.d.shards {
 		sh := &m.d.shards[i]
 		counted += sh.counted.Load()
 		noSession += sh.noSession.Load()
+		unproven += sh.unproven.Load()
 		status += sh.status.Load()
 		small += sh.small.Load()
 		late += sh.late.Load()
@@ -88,7 +89,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, e := range []struct {
 		v uint64
 		l string
-	}{{counted, "counted"}, {noSession, "no_session"}, {status, "status"}, {small, "small"}, {late, "late"}, {invalid, "invalid_session"}} {
+	}{{counted, "counted"}, {noSession, "no_session"}, {unproven, "unproven_session"}, {status, "status"}, {small, "small"}, {late, "late"}, {invalid, "invalid_session"}} {
 		ch <- prometheus.MustNewConstMetric(m.events, prometheus.CounterValue, float64(e.v), e.l)
 	}
 	ch <- prometheus.MustNewConstMetric(m.sessions, prometheus.GaugeValue, float64(m.d.Tracked()))

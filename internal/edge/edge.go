@@ -121,10 +121,13 @@ type exchange struct {
 	target string
 	// tokenReq and cacheReq are the requests of the token check and the
 	// cache, kept here to save two allocations per request.
-	tokenReq  token.Request
-	cacheReq  cache.Request
-	sessionID string
-	truncated bool
+	tokenReq token.Request
+	cacheReq cache.Request
+	// sessionID is the request's session id; sessionProven says whether
+	// the token's signature covers it (token.Grant.SessionProven).
+	sessionID     string
+	sessionProven bool
+	truncated     bool
 }
 
 // New builds an Edge from its configuration (validated) and dependencies.
@@ -336,7 +339,7 @@ func (e *Edge) checkToken(x *exchange) error {
 		g, err = e.format.Verify(req, e.keys)
 		e.metrics.verify.Observe(time.Since(t0).Seconds())
 		if err == nil {
-			x.sessionID, x.ev.KeyID = g.SessionID, g.KeyID
+			x.sessionID, x.sessionProven, x.ev.KeyID = g.SessionID, g.SessionProven, g.KeyID
 			x.originPath = g.OriginPath
 			x.ev.Verdict = accesslog.VerdictAllow
 			return nil
@@ -353,6 +356,12 @@ func (e *Edge) checkToken(x *exchange) error {
 	return e.refuse(reason, accesslog.VerdictDeny)
 }
 
+// checkRevoked refuses a revoked session. An unproven session id (an exc
+// path whose binding did not match) is checked too, but it can only refuse:
+// whoever wrote it chose it. What keeps a revoked viewer out of exc paths
+// is the token's own session, which the verifier gives as the grant's
+// (proven) session once the token has proven it, whatever id the request
+// wrote (docs/tokens.md, "What a token binds on exc paths").
 func (e *Edge) checkRevoked(x *exchange) error {
 	if e.revoked == nil || x.sessionID == "" || !e.revoked.Revoked(x.sessionID) {
 		return nil
@@ -418,6 +427,7 @@ func (e *Edge) finish(x *exchange) {
 	// them (the stream's encoder without allocating).
 	ev.RequestPrefix, ev.RequestSeq = e.idBase, n
 	ev.SessionID = x.sessionID
+	ev.SessionUnproven = x.sessionID != "" && !x.sessionProven
 	ev.Status, ev.BytesSent = status, x.w.bytes
 	ev.Addr = x.ip
 	ev.Country = x.geo.Country

@@ -20,6 +20,7 @@ import (
 //	shared token, replica 1     192.0.2.1-254 (TEST-NET-1)
 //	shared token, replica k>=2  2001:db8:<5000+k>::<n>, one /48 per replica
 //	restreamer                  203.0.113.200-254
+//	impersonator m, address r   2001:db8:<6000+r>::<m+1>, one /48 per address
 var (
 	netLegit6   = netip.MustParseAddr("2001:db8:1::")
 	netMobile6  = netip.MustParseAddr("2001:db8:2::")
@@ -133,4 +134,9 @@ func twoUAs(rng *rand.Rand) (string, string) {
 	i := rng.IntN(len(playerUAs))
 	j := (i + 1 + rng.IntN(len(playerUAs)-1)) % len(playerUAs)
 	return playerUAs[i], playerUAs[j]
+}
+
+// impersonatorAddr is address r of impersonator m.
+func impersonatorAddr(m, r int) netip.Addr {
+	return addToAddr(withGroup(netShared6, uint16(0x6000+r)), uint64(m+1))
 }

@@ -37,10 +37,28 @@ func defaultAssetJSON(id, hostname string) []byte {
 	return b
 }
 
+// defaultExcAssetJSON is the asset of impersonators' tokens: as the
+// default asset, but the stream's directory is an exc path, which grants
+// on the token's signature and times alone.
+func defaultExcAssetJSON(id, hostname string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"id":                id,
+		"url_path":          DefaultAssetPath,
+		"endpoint_hostname": hostname,
+		"token_policy": map[string]any{
+			"ssn":   true,
+			"paths": []string{DefaultAssetPath},
+			"exc":   []string{path.Dir(DefaultAssetPath) + "/"},
+			"exp":   "+6h",
+		},
+	})
+	return b
+}
+
 // ensureAsset creates the default asset when it is absent. An API key that
 // may not read or create assets (an issuer key) is no error here: the
 // first token tells whether the asset exists.
-func ensureAsset(ctx context.Context, api *client.Client, id string, edge *url.URL) error {
+func ensureAsset(ctx context.Context, api *client.Client, id string, edge *url.URL, body func(id, hostname string) []byte) error {
 	_, err := api.Asset(ctx, id)
 	var ae *client.Error
 	switch {
@@ -51,7 +69,7 @@ func ensureAsset(ctx context.Context, api *client.Client, id string, edge *url.U
 	case !errors.As(err, &ae) || ae.Status != http.StatusNotFound:
 		return fmt.Errorf("asset %s: %w", id, err)
 	}
-	_, err = api.CreateAsset(ctx, defaultAssetJSON(id, edge.Scheme+"://"+edge.Host))
+	_, err = api.CreateAsset(ctx, body(id, edge.Scheme+"://"+edge.Host))
 	if errors.As(err, &ae) && ae.Code == "asset_exists" {
 		return nil // another run made it meanwhile
 	}

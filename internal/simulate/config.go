@@ -22,10 +22,21 @@ const (
 	DefaultShareIPsMax    = 5
 	DefaultRestreamers    = 2
 	DefaultRestreamerRate = 50
-	DefaultBlockedStatus  = http.StatusForbidden
-	DefaultScorerLabel    = "default"
+	DefaultImpersonators  = 1
+	// ImpersonatorIPs is how many addresses an impersonator pulls from.
+	ImpersonatorIPs = 4
+	// DefaultImpersonatorRate is each of its addresses' requests per
+	// second: 40 requests from 4 addresses in 2 s, as the hostile test
+	// that found the attack sent them.
+	DefaultImpersonatorRate = 5
+	DefaultBlockedStatus    = http.StatusForbidden
+	DefaultScorerLabel      = "default"
 	// DefaultAssetID is the asset the simulator creates when none is given.
 	DefaultAssetID = "smd_simulate"
+	// DefaultExcAssetID is the asset that impersonators' tokens come
+	// from, created when absent: its tokens list the stream's directory
+	// as an exc path.
+	DefaultExcAssetID = "smd_simulate_exc"
 	// DefaultAssetPath is the playlist of the asset it creates: the sample
 	// origin's simulated live stream, on a channel of its own.
 	DefaultAssetPath = "/live/simulate/master.m3u8"
@@ -77,6 +88,13 @@ type Config struct {
 	// (0: no limit; then the machine, not the restreamer, sets the pace).
 	Restreamers    int
 	RestreamerRate float64
+	// Impersonators is the number of viewers who write a legitimate
+	// session's id in front of a token of their own (of DefaultExcAssetID,
+	// whose policy has exc paths) and pull the exc paths from
+	// ImpersonatorIPs addresses, each at most ImpersonatorRate requests
+	// per second. They must cause no revocation.
+	Impersonators    int
+	ImpersonatorRate float64
 
 	// ScorerLabel names the detector's scorer in the report.
 	ScorerLabel string
@@ -100,20 +118,22 @@ type Config struct {
 
 // DefaultConfig returns the defaults: 50 legitimate sessions (20 % change
 // address once, 20 % are homes of two devices), 5 tokens shared from 3 to
-// 5 addresses, 2 restreamers, 60 s.
+// 5 addresses, 2 restreamers, 1 impersonator from 4 addresses, 60 s.
 func DefaultConfig() Config {
 	return Config{
-		Duration:       DefaultDuration,
-		Legit:          DefaultLegit,
-		LegitIPChange:  DefaultLegitIPChange,
-		LegitHome:      DefaultLegitHome,
-		Shared:         DefaultShared,
-		ShareIPsMin:    DefaultShareIPsMin,
-		ShareIPsMax:    DefaultShareIPsMax,
-		Restreamers:    DefaultRestreamers,
-		RestreamerRate: DefaultRestreamerRate,
-		ScorerLabel:    DefaultScorerLabel,
-		BlockedStatus:  DefaultBlockedStatus,
+		Duration:         DefaultDuration,
+		Legit:            DefaultLegit,
+		LegitIPChange:    DefaultLegitIPChange,
+		LegitHome:        DefaultLegitHome,
+		Shared:           DefaultShared,
+		ShareIPsMin:      DefaultShareIPsMin,
+		ShareIPsMax:      DefaultShareIPsMax,
+		Restreamers:      DefaultRestreamers,
+		RestreamerRate:   DefaultRestreamerRate,
+		Impersonators:    DefaultImpersonators,
+		ImpersonatorRate: DefaultImpersonatorRate,
+		ScorerLabel:      DefaultScorerLabel,
+		BlockedStatus:    DefaultBlockedStatus,
 	}
 }
 
@@ -166,7 +186,16 @@ func (c *Config) ValidateViewers() error {
 	if !(c.RestreamerRate >= 0) {
 		bad("restreamer-rate", "%v is negative", c.RestreamerRate)
 	}
-	if n := c.Legit + c.Shared + c.Restreamers; n < 1 || n > MaxSessions {
+	if c.Impersonators < 0 {
+		bad("impersonators", "%d is negative", c.Impersonators)
+	}
+	if c.Impersonators > 0 && c.Legit == 0 {
+		bad("impersonators", "%d impersonators need legitimate sessions to impersonate (legit is 0)", c.Impersonators)
+	}
+	if !(c.ImpersonatorRate > 0) {
+		bad("impersonator-rate", "%v is not positive", c.ImpersonatorRate)
+	}
+	if n := c.Legit + c.Shared + c.Restreamers + c.Impersonators; n < 1 || n > MaxSessions {
 		bad("legit", "%d sessions in all: want 1 to %d", n, MaxSessions)
 	}
 	if c.BlockedStatus < 400 || c.BlockedStatus > 599 {

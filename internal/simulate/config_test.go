@@ -41,7 +41,10 @@ func TestConfigValidate(t *testing.T) {
 		{"share ips many", "share-ips:", func(c *Config) { c.ShareIPsMax = MaxShareIPs + 1 }},
 		{"restreamers", "restreamers:", func(c *Config) { c.Restreamers = -1 }},
 		{"rate", "restreamer-rate:", func(c *Config) { c.RestreamerRate = -1 }},
-		{"nobody", "sessions in all", func(c *Config) { c.Legit, c.Shared, c.Restreamers = 0, 0, 0 }},
+		{"nobody", "sessions in all", func(c *Config) { c.Legit, c.Shared, c.Restreamers, c.Impersonators = 0, 0, 0, 0 }},
+		{"impersonators", "impersonators:", func(c *Config) { c.Impersonators = -1 }},
+		{"impersonators without victims", "impersonators:", func(c *Config) { c.Legit = 0 }},
+		{"impersonator rate", "impersonator-rate:", func(c *Config) { c.ImpersonatorRate = 0 }},
 		{"crowd", "sessions in all", func(c *Config) { c.Legit = MaxSessions }},
 		{"status", "blocked-status:", func(c *Config) { c.BlockedStatus = 200 }},
 	} {

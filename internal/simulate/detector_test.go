@@ -14,7 +14,9 @@ import (
 // with the detector on (its default scorer), synthetic viewers and
 // pirates for 15 s: no legitimate session blocked, every token shared to
 // 3+ addresses blocked, the restreamer blocked, p95 time to block within
-// the target. Revocations are read back as automatic, with a score.
+// the target; an impersonator (a legitimate session's id written in front
+// of its own token on exc paths, from 4 addresses) revokes no one.
+// Revocations are read back as automatic, with a score.
 func TestDetectorMeetsTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("15 s of real time")
@@ -35,6 +37,7 @@ func TestDetectorMeetsTargets(t *testing.T) {
 	cfg.Legit, cfg.LegitIPChange, cfg.LegitHome = 10, 0.2, 0.2
 	cfg.Shared, cfg.ShareIPsMin, cfg.ShareIPsMax = 3, 3, 4
 	cfg.Restreamers, cfg.RestreamerRate = 1, 50
+	cfg.Impersonators = 1
 	cfg.ScorerLabel = detect.ScorerConcurrency
 	cfg.Seed = 5
 	sim, err := New(ctx, cfg)
@@ -56,6 +59,9 @@ func TestDetectorMeetsTargets(t *testing.T) {
 	}
 	if r.AbusiveBlocked != r.Abusive {
 		t.Errorf("abusive sessions blocked: %d of %d", r.AbusiveBlocked, r.Abusive)
+	}
+	if r.Impersonators != 1 || r.ImpersonationRevocations != 0 {
+		t.Errorf("%d impersonators caused %d revocations", r.Impersonators, r.ImpersonationRevocations)
 	}
 	if !r.TargetsMet() {
 		t.Errorf("targets missed: %+v", r.Targets)

@@ -32,6 +32,9 @@
 //     countries, each replica a player at the real cadence.
 //   - [KindRestreamer]: one address pulling every rendition's segments as
 //     fast as it can (up to a configured request rate).
+//   - [KindImpersonator]: a legitimate session's id written in front of a
+//     token of the impersonator's own on exc paths, pulled from 4
+//     addresses: it must revoke no one, since nothing proves that id.
 //
 // The cadence of legitimate viewers is never compressed: a run takes the
 // wall-clock time it is given. A session counts as blocked at its first

@@ -51,6 +51,11 @@ type Report struct {
 	// those blocked.
 	Shared3        int `json:"shared_3plus"`
 	Shared3Blocked int `json:"shared_3plus_blocked"`
+	// Impersonators counts impersonators; ImpersonationRevocations the
+	// revocations they caused: of their victims, or of themselves (the
+	// API says revoked, or the edge answered them blocked).
+	Impersonators            int `json:"impersonators"`
+	ImpersonationRevocations int `json:"impersonation_revocations"`
 
 	// TimeToBlock is over blocked abusive sessions, as the edge's answers
 	// show it: it includes the detector's delay, the revocation's way to
@@ -130,6 +135,8 @@ type Target struct {
 type SessionResult struct {
 	SessionInfo
 	Abusive bool `json:"abusive"`
+	// Victim is the session whose id an impersonator wrote.
+	Victim string `json:"victim,omitempty"`
 	// First and Last are its first request and last answer.
 	First time.Time `json:"first_request,omitzero"`
 	Last  time.Time `json:"last_answer,omitzero"`
@@ -187,6 +194,7 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 		res := SessionResult{
 			SessionInfo: SessionInfo{ID: sess.id, Kind: sess.kind, Devices: sess.devices, Start: s.offsets[i]},
 			Abusive:     sess.kind.Abusive(),
+			Victim:      sess.victim,
 			First:       sess.first.UTC(),
 			Last:        sess.last.UTC(),
 			Blocked:     !sess.blocked.IsZero(),
@@ -244,6 +252,15 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 				r.AbusiveBlocked++
 				if res.Kind == KindShared && len(res.Devices) >= TargetShareIPs {
 					r.Shared3Blocked++
+				}
+			}
+		} else if res.Kind == KindImpersonator {
+			r.Impersonators++
+			_, self := revs.bySession[res.ID]
+			_, victim := revs.bySession[res.Victim]
+			for _, caused := range []bool{self || res.Blocked, victim} {
+				if caused {
+					r.ImpersonationRevocations++
 				}
 			}
 		} else {
@@ -347,6 +364,11 @@ func (r *Report) targets() []Target {
 			Detail: strconv.Itoa(r.Shared3Blocked) + " of " + strconv.Itoa(r.Shared3) + " blocked",
 		},
 		p95,
+		{
+			Name:   "impersonation revokes no one",
+			Met:    r.ImpersonationRevocations == 0,
+			Detail: strconv.Itoa(r.ImpersonationRevocations) + " revocations by " + strconv.Itoa(r.Impersonators) + " impersonators",
+		},
 	}
 }
 

@@ -72,7 +72,14 @@ func played(id string, kind Kind, n int, t0 time.Time, b time.Duration) *session
 
 func TestReport(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	impersonator := func(id, victim string) *session {
+		s := newSession(id, KindImpersonator, "http://edge/x", nil)
+		s.victim = victim
+		return s
+	}
 	sim := fakeRun(t0, []*session{
+		impersonator("i1", "l1"), // revokes no one
+		impersonator("i2", "l2"), // its victim is revoked (by the detector, here for another reason)
 		played("l1", KindLegit, 1, t0, 0),
 		played("l2", KindLegitHome, 2, t0, 12*time.Second), // a false positive, 80 segments in 2 x 12 s
 		played("l3", KindLegitIPChange, 2, t0, 0),
@@ -89,7 +96,8 @@ func TestReport(t *testing.T) {
 	}}
 	r := sim.report(t0, t0.Add(20*time.Second), revs)
 
-	if r.Legit != 3 || r.LegitBlocked != 1 || r.Abusive != 4 || r.AbusiveBlocked != 2 || r.Shared3 != 2 || r.Shared3Blocked != 1 {
+	if r.Legit != 3 || r.LegitBlocked != 1 || r.Abusive != 4 || r.AbusiveBlocked != 2 || r.Shared3 != 2 || r.Shared3Blocked != 1 ||
+		r.Impersonators != 2 || r.ImpersonationRevocations != 1 {
 		t.Errorf("counts: %+v", r)
 	}
 	if ratio(r.Precision) != "0.667" || ratio(r.Recall) != "0.500" {
@@ -121,7 +129,7 @@ func TestReport(t *testing.T) {
 	if ip.Devices != 1 || ip.SegmentsPerSecond != 4 || home.Devices != 2 || home.SegmentsPerSecond != 3.333 {
 		t.Errorf("kinds %+v %+v", ip, home)
 	}
-	met := []bool{false, false, true}
+	met := []bool{false, false, true, false}
 	for i, tg := range r.Targets {
 		if tg.Met != met[i] {
 			t.Errorf("target %+v", tg)

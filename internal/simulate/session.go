@@ -14,6 +14,8 @@ type session struct {
 	// devices are the identities that play the token (for an address
 	// change, both of the device's identities).
 	devices []Identity
+	// victim is the session whose id an impersonator writes, or "".
+	victim string
 
 	mu       sync.Mutex
 	first    time.Time // first request

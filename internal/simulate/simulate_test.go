@@ -32,6 +32,7 @@ func TestRunAgainstServe(t *testing.T) {
 	cfg.Legit, cfg.LegitIPChange, cfg.LegitHome = 4, 0.25, 0.25
 	cfg.Shared, cfg.ShareIPsMin, cfg.ShareIPsMax = 2, 3, 3
 	cfg.Restreamers, cfg.RestreamerRate = 1, 100
+	cfg.Impersonators = 0
 	cfg.ScorerLabel = "manual-test"
 	cfg.Seed = 1
 	sim, err := New(ctx, cfg)

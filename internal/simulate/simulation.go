@@ -69,7 +69,12 @@ func New(ctx context.Context, cfg Config) (*Simulation, error) {
 	}
 	if s.asset == "" {
 		s.asset = DefaultAssetID
-		if err := ensureAsset(ctx, cfg.API, s.asset, edge); err != nil {
+		if err := ensureAsset(ctx, cfg.API, s.asset, edge, defaultAssetJSON); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Impersonators > 0 {
+		if err := ensureAsset(ctx, cfg.API, DefaultExcAssetID, edge, defaultExcAssetJSON); err != nil {
 			return nil, err
 		}
 	}
@@ -84,18 +89,19 @@ func (s *Simulation) rng(i, sub int) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(s.cfg.Seed), uint64(i)<<16|uint64(sub)))
 }
 
-// token issues a session's token and returns its id and URL on the edge.
-func (s *Simulation) token(ctx context.Context) (string, string, error) {
-	t, err := s.cfg.API.Token(ctx, s.asset, nil)
+// token issues a session's token of an asset and returns its id and URL
+// on the edge.
+func (s *Simulation) token(ctx context.Context, asset string) (string, string, error) {
+	t, err := s.cfg.API.Token(ctx, asset, nil)
 	if err != nil {
-		return "", "", tokenError(s.asset, err)
+		return "", "", tokenError(asset, err)
 	}
-	if err := checkToken(s.asset, &t); err != nil {
+	if err := checkToken(asset, &t); err != nil {
 		return "", "", err
 	}
 	u, err := onEdge(s.edge, t.PlaybackURL)
 	if err != nil {
-		return "", "", fmt.Errorf("asset %s: playback URL: %w", s.asset, err)
+		return "", "", fmt.Errorf("asset %s: playback URL: %w", asset, err)
 	}
 	return t.SessionID, u, nil
 }
@@ -110,7 +116,11 @@ func (s *Simulation) prepare(ctx context.Context) error {
 	}
 	add := func(kind Kind, build func(i int, id, u string) (*session, model)) error {
 		i := len(s.sessions)
-		id, u, err := s.token(ctx)
+		asset := s.asset
+		if kind == KindImpersonator {
+			asset = DefaultExcAssetID
+		}
+		id, u, err := s.token(ctx, asset)
 		if err != nil {
 			return err
 		}
@@ -187,6 +197,32 @@ func (s *Simulation) prepare(ctx context.Context) error {
 			sess := newSession(id, KindRestreamer, u, []Identity{me})
 			return sess, &restreamer{dev: dev(sess, me), master: u, limit: rate.NewLimiter(limit, 1)}
 		})
+		if err != nil {
+			return err
+		}
+	}
+	for m := 0; m < c.Impersonators; m++ {
+		victim := s.sessions[m%c.Legit].id // legitimate sessions come first
+		var swapErr error
+		err := add(KindImpersonator, func(i int, id, u string) (*session, model) {
+			ids := make([]Identity, ImpersonatorIPs)
+			for r := range ids {
+				ids[r] = Identity{IP: impersonatorAddr(m, r), Country: sharedCountry(r), UserAgent: restreamerUA}
+			}
+			swapped, err := withSession(u, victim)
+			swapErr = err
+			sess := newSession(id, KindImpersonator, swapped, ids)
+			sess.victim = victim
+			v := &impersonator{}
+			for _, me := range ids {
+				v.pullers = append(v.pullers, &restreamer{dev: dev(sess, me), master: swapped,
+					limit: rate.NewLimiter(rate.Limit(c.ImpersonatorRate), 1)})
+			}
+			return sess, v
+		})
+		if err == nil {
+			err = swapErr
+		}
 		if err != nil {
 			return err
 		}

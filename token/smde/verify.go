@@ -52,15 +52,20 @@ func NewVerifier(o Options) *Verifier {
 // Name implements token.Format.
 func (*Verifier) Name() string { return "smde" }
 
-// verified is a token whose signature checked out under key.
+// verified is a JWT whose signature checked out under key.
 type verified struct {
-	key       *token.Key
-	kid       string
-	sessionID string
-	claims    *Claims
+	key    *token.Key
+	kid    string
+	claims *Claims
 	// lastInput is the last binding input whose HMAC matched the intsig:
 	// HMAC is a pure function, so the same input matches again.
 	lastInput atomic.Pointer[string]
+	// proven is the session id that a request has proven with this JWT's
+	// intsig, once one has. A JWT binds at most one session id (the
+	// intsig covers it), so the first one proven is the only one: it
+	// identifies the JWT's session on requests that prove nothing
+	// themselves (an exc path, a session id written by someone else).
+	proven atomic.Pointer[string]
 }
 
 // Verify implements token.Format. It follows SMDE_TOKEN.md's order:
@@ -74,29 +79,59 @@ func (v *Verifier) Verify(req *token.Request, keys token.KeyRing) (token.Grant, 
 	if terr != nil {
 		return token.Grant{}, terr
 	}
+	sid, jwt, terr := splitSession(seg)
+	if terr != nil {
+		return token.Grant{}, terr
+	}
+	// The cache is keyed by the JWT alone, so that every request with a
+	// JWT shares what its signature check and its proven session taught,
+	// whatever session id is written in front of it.
 	var e *verified
 	if v.cache != nil {
-		e = v.cache.get(seg)
+		e = v.cache.get(jwt)
 		if e != nil && keys.Lookup(e.kid) != e.key {
 			e = nil // the key was rotated out or replaced
 		}
 	}
 	if e == nil {
-		if e, terr = verifySegment(seg, keys); terr != nil {
+		if e, terr = verifyJWT(jwt, keys); terr != nil {
 			return token.Grant{}, terr
 		}
 		if v.cache != nil {
-			v.cache.put(seg, e)
+			v.cache.put(jwt, e)
 		}
 	}
-	return v.check(req, e, path, rawQuery)
+	if sid != "" && !e.claims.Session {
+		return token.Grant{}, errUnboundSess
+	}
+	return v.check(req, e, sid, path, rawQuery)
+}
+
+// splitSession splits a token segment into its session id ("" when there
+// is none) and its JWT, checking the segment's shape: 3 parts or 4, only
+// base64url characters, a valid session id.
+func splitSession(seg string) (sid, jwt string, terr *token.Error) {
+	if len(seg) > MaxSegment {
+		return "", "", errSegmentLen
+	}
+	switch strings.Count(seg, ".") {
+	case 2:
+		return "", seg, nil
+	case 3:
+		i := strings.IndexByte(seg, '.')
+		if sid = seg[:i]; !validSessionID(sid) {
+			return "", "", errSessionID
+		}
+		return sid, seg[i+1:], nil
+	}
+	return "", "", errSegment
 }
 
 var errMethod = token.Reject(token.ReasonMethodNotAllowed, "method is not GET or HEAD")
 
-// verifySegment parses the segment and checks its signature.
-func verifySegment(seg string, keys token.KeyRing) (*verified, *token.Error) {
-	t, terr := parse(seg)
+// verifyJWT parses a JWT (without session id) and checks its signature.
+func verifyJWT(jwt string, keys token.KeyRing) (*verified, *token.Error) {
+	t, terr := parse(jwt)
 	if terr != nil {
 		return nil, terr
 	}
@@ -116,10 +151,7 @@ func verifySegment(seg string, keys token.KeyRing) (*verified, *token.Error) {
 	if terr = t.parseClaims(); terr != nil {
 		return nil, terr
 	}
-	if t.SessionID != "" && !t.Claims.Session {
-		return nil, errUnboundSess
-	}
-	return &verified{key: key, kid: t.Header.Kid, sessionID: t.SessionID, claims: t.Claims}, nil
+	return &verified{key: key, kid: t.Header.Kid, claims: t.Claims}, nil
 }
 
 var (
@@ -137,8 +169,15 @@ var (
 	errNoIntSigSet = token.Reject(token.ReasonBindingMismatch, "request carries bound attributes the token has no intsig for")
 )
 
-// check judges a signature-checked token against one request.
-func (v *Verifier) check(req *token.Request, e *verified, path, rawQuery string) (token.Grant, error) {
+// check judges a signature-checked token against one request whose
+// path carries the session id sid ("" when none).
+//
+// On an exc path the token grants the object on its signature and times
+// alone, so the session id in front of it is not proven by that: anyone
+// holding a token can write any id there. The bindings are still checked
+// (a player's own requests prove its session there too), but their
+// failure does not refuse the request; it leaves the session unproven.
+func (v *Verifier) check(req *token.Request, e *verified, sid, path, rawQuery string) (token.Grant, error) {
 	c := e.claims
 	if !req.Now.Before(time.Unix(c.Expiry, 0).Add(v.skew)) {
 		return token.Grant{}, errExpired
@@ -153,19 +192,30 @@ func (v *Verifier) check(req *token.Request, e *verified, path, rawQuery string)
 	g := token.Grant{
 		OriginPath: origin,
 		RawQuery:   rawQuery,
-		SessionID:  e.sessionID,
 		KeyID:      e.kid,
 		Expires:    time.Unix(c.Expiry, 0),
+		Excluded:   hasPrefix(origin, c.Exclusions),
 	}
-	if hasPrefix(origin, c.Exclusions) {
-		g.Excluded = true
-		return g, nil
-	}
-	if !hasPrefix(origin, c.Paths) {
+	if !g.Excluded && !hasPrefix(origin, c.Paths) {
 		return token.Grant{}, errNotAllowed
 	}
-	if terr := checkBindings(req, e, rawQuery); terr != nil {
+	proven, terr := checkBindings(req, e, sid, rawQuery)
+	if terr != nil && !g.Excluded {
 		return token.Grant{}, terr
+	}
+	switch {
+	case proven:
+		g.SessionID, g.SessionProven = sid, true
+		if e.proven.Load() == nil {
+			id := strings.Clone(sid) // sid may point into a whole request line
+			e.proven.Store(&id)
+		}
+	case c.Session && e.proven.Load() != nil:
+		// Proven by an earlier request with this JWT: that session is the
+		// JWT's, whatever this request wrote in front of it.
+		g.SessionID, g.SessionProven = *e.proven.Load(), true
+	default:
+		g.SessionID = sid
 	}
 	return g, nil
 }
@@ -180,18 +230,20 @@ func hasPrefix(s string, prefixes []string) bool {
 }
 
 // checkBindings rebuilds the binding input from the request and compares
-// its HMAC with the intsig in constant time.
-func checkBindings(req *token.Request, e *verified, rawQuery string) *token.Error {
+// its HMAC with the intsig in constant time. proven is true when the
+// token binds a session and the HMAC covered the session id sid: a
+// fallback that skips the binding proves nothing.
+func checkBindings(req *token.Request, e *verified, sid, rawQuery string) (proven bool, terr *token.Error) {
 	c := e.claims
 	var buf [512]byte
 	in := buf[:0]
 	if c.IP {
 		if !req.IP.IsValid() {
-			return errNoIP
+			return false, errNoIP
 		}
 		a := viewerAddr(req.IP)
 		if ipVersion(a) != c.IPVersion {
-			return errIPVersion
+			return false, errIPVersion
 		}
 		in = append(appendIP(in, a), ':')
 	}
@@ -200,32 +252,32 @@ func checkBindings(req *token.Request, e *verified, rawQuery string) *token.Erro
 			if c.CountryFallback {
 				// SMDE's documented fallback: the country is part of
 				// the signed input, so nothing after it can be checked.
-				return nil
+				return false, nil
 			}
-			return errNoCountry
+			return false, errNoCountry
 		}
 		in = appendAttr(in, req.Geo.Country)
 	}
 	if c.City {
 		if req.Geo.City == "" {
-			return errNoCity
+			return false, errNoCity
 		}
 		in = appendAttr(in, req.Geo.City)
 	}
 	if c.Region {
 		if req.Geo.Region == "" {
 			if c.RegionFallback {
-				return nil // as for the country, above
+				return false, nil // as for the country, above
 			}
-			return errNoRegion
+			return false, errNoRegion
 		}
 		in = appendAttr(in, req.Geo.Region)
 	}
 	if c.Session {
-		if e.sessionID == "" {
-			return errNoSession
+		if sid == "" {
+			return false, errNoSession
 		}
-		in = appendAttr(in, e.sessionID)
+		in = appendAttr(in, sid)
 	}
 	for _, k := range c.headerKeys {
 		if vs := req.Header[k]; len(vs) > 0 && vs[0] != "" {
@@ -242,22 +294,23 @@ func checkBindings(req *token.Request, e *verified, rawQuery string) *token.Erro
 		// No intsig: the token was issued with nothing bound, or with
 		// bound headers or query values that the viewer did not have.
 		// The request must not have them either.
+		// (A bound session always has an intsig: its id is never empty.)
 		if len(in) > 0 {
-			return errNoIntSigSet
+			return false, errNoIntSigSet
 		}
-		return nil
+		return false, nil
 	}
 	// The memo holds another viewer's attributes when a token is shared:
 	// compare in constant time so timing tells nothing about them.
 	if last := e.lastInput.Load(); last != nil && subtle.ConstantTimeCompare([]byte(*last), in) == 1 {
-		return nil
+		return c.Session, nil
 	}
 	if !e.key.VerifyMAC(in, c.intsig) {
-		return errBinding
+		return false, errBinding
 	}
 	s := string(in)
 	e.lastInput.Store(&s)
-	return nil
+	return c.Session, nil
 }
 
 // Interface guard.
