@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -202,6 +203,9 @@ func (s *Server) start(ctx context.Context) error {
 	if len(prefixes) > 0 {
 		media = mounts(s.extras.Mount, prefixes, s.Edge)
 	}
+	// net/http checks only a Host's characters; the lean server checks its
+	// syntax (h1.ValidHost), and so does this layer for net/http.
+	media = strictHost(media)
 	if cfg.Listen != "" {
 		var hs server = srv(media)
 		if cfg.Server.Engine == config.EngineLean {
@@ -381,5 +385,22 @@ func mounts(m map[string]http.Handler, prefixes []string, media http.Handler) ht
 			}
 		}
 		media.ServeHTTP(w, r)
+	})
+}
+
+// strictHost refuses a request whose Host is not valid URI host syntax
+// (h1.ValidHost) as the lean server does: 400 with the status text, and
+// the connection closed.
+func strictHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h1.ValidHost(r.Host) {
+			h := w.Header()
+			h.Set("Content-Type", "text/plain; charset=utf-8")
+			h.Set("Connection", "close")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, "400 Bad Request\n")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }

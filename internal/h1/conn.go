@@ -162,6 +162,9 @@ func (c *conn) readHead() (int, error) {
 				}
 				return 0, errTooLarge
 			}
+			if err := checkPartial(c.rbuf[c.r0:c.r1], from-c.r0); err != nil {
+				return 0, err
+			}
 			c.scan = max(c.r0, c.r1-3)
 			if c.r1-c.r0 >= c.s.MaxHeaderBytes {
 				return 0, errTooLarge

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,33 +102,9 @@ func scanHead(b []byte, spans []span) ([]span, int, *protoError) {
 	if eol < 1 || b[eol-1] != '\r' {
 		return spans, 0, errLineEnd
 	}
-	line := b[:eol-1]
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 < 0 {
-		return spans, 0, errRequestLine
-	}
-	sp2 := bytes.IndexByte(line[sp1+1:], ' ')
-	if sp2 < 0 {
-		return spans, 0, errRequestLine
-	}
-	sp2 += sp1 + 1
-	if sp1 == 0 || !isToken(line[:sp1]) {
-		return spans, 0, errMethod
-	}
-	if sp2 == sp1+1 {
-		return spans, 0, errTarget // its bytes are checked by setURL
-	}
-	proto := line[sp2+1:]
-	minor := -1
-	switch {
-	case string(proto) == "HTTP/1.1":
-		minor = 1
-	case string(proto) == "HTTP/1.0":
-		minor = 0
-	case len(proto) == 8 && string(proto[:5]) == "HTTP/" && isDigit(proto[5]) && proto[6] == '.' && isDigit(proto[7]):
-		return spans, 0, errVersionNot11
-	default:
-		return spans, 0, errVersion
+	minor, perr := scanRequestLine(b[:eol-1])
+	if perr != nil {
+		return spans, 0, perr
 	}
 
 	// Header fields: name ":" OWS value OWS CRLF, until an empty line.
@@ -175,6 +152,111 @@ func scanHead(b []byte, spans []span) ([]span, int, *protoError) {
 		i = eol + 1
 	}
 	return spans, minor, nil
+}
+
+// scanRequestLine checks a whole request line (without its CRLF) and
+// returns the minor version.
+func scanRequestLine(line []byte) (int, *protoError) {
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 < 0 {
+		return 0, errRequestLine
+	}
+	sp2 := bytes.IndexByte(line[sp1+1:], ' ')
+	if sp2 < 0 {
+		return 0, errRequestLine
+	}
+	sp2 += sp1 + 1
+	if sp1 == 0 || !isToken(line[:sp1]) {
+		return 0, errMethod
+	}
+	if sp2 == sp1+1 {
+		return 0, errTarget // its bytes are checked by setURL
+	}
+	proto := line[sp2+1:]
+	switch {
+	case string(proto) == "HTTP/1.1":
+		return 1, nil
+	case string(proto) == "HTTP/1.0":
+		return 0, nil
+	case len(proto) == 8 && string(proto[:5]) == "HTTP/" && isDigit(proto[5]) && proto[6] == '.' && isDigit(proto[7]):
+		return 0, errVersionNot11
+	}
+	return 0, errVersion
+}
+
+// errTLS is a TLS handshake sent to the plain listener: the connection is
+// closed at once, without an answer the client could not read anyway.
+var errTLS = errors.New("h1: TLS handshake on a plain HTTP connection")
+
+// tlsHandshake is the first byte of a TLS record carrying a handshake
+// (a ClientHello), which no HTTP/1 request starts with.
+const tlsHandshake = 0x16
+
+// checkPartial judges the start b of a request head whose end has not
+// arrived, so that a head which can never become valid is refused at once
+// instead of held until server.read_header_timeout: a TLS handshake
+// (errTLS), a line ended by a bare LF, a request line with a byte that no
+// valid one has. from is where the bytes not checked before start (the
+// bare-LF check resumes there); the request line is judged again each
+// time until it is complete.
+func checkPartial(b []byte, from int) error {
+	if len(b) > 0 && b[0] == tlsHandshake {
+		return errTLS
+	}
+	for i := max(from, 0); i < len(b); i++ {
+		if b[i] == '\n' && (i == 0 || b[i-1] != '\r') {
+			return errLineEnd
+		}
+	}
+	if eol := bytes.IndexByte(b, '\n'); eol > 0 {
+		if _, perr := scanRequestLine(b[:eol-1]); perr != nil {
+			return perr
+		}
+		return nil
+	}
+	// The request line so far: a method of token characters, then visible
+	// ASCII, then the start of "HTTP/d.d"; a CR may end it.
+	line := b
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 < 0 {
+		if !isToken(line) {
+			return errMethod
+		}
+		return nil
+	}
+	if sp1 == 0 || !isToken(line[:sp1]) {
+		return errMethod
+	}
+	rest := line[sp1+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	target := rest
+	if sp2 >= 0 {
+		target = rest[:sp2]
+	}
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return errTarget
+		}
+	}
+	if sp2 < 0 {
+		return nil
+	}
+	const proto = "HTTP/d.d"
+	version := rest[sp2+1:]
+	if len(version) > len(proto) {
+		return errVersion
+	}
+	for i, c := range version {
+		switch p := proto[i]; {
+		case p == 'd' && isDigit(c), p != 'd' && c == p:
+		default:
+			return errVersion
+		}
+	}
+	return nil
 }
 
 // parseHead parses the head s (scanned by scanHead into spans, minor) into
@@ -230,7 +312,7 @@ func parseHead(s string, spans []span, minor int, r *http.Request, u *url.URL, v
 	if hosts == 0 && minor == 1 {
 		return hd, vals, errNoHost
 	}
-	if hosts == 1 && !httpguts.ValidHostHeader(host) {
+	if hosts == 1 && !ValidHost(host) {
 		return hd, vals, errBadHost
 	}
 	if p := h["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
@@ -260,6 +342,8 @@ func parseHead(s string, spans []span, minor int, r *http.Request, u *url.URL, v
 	r.Host = r.URL.Host
 	if r.Host == "" {
 		r.Host = host
+	} else if !ValidHost(r.Host) {
+		return hd, vals, errBadHost
 	}
 	r.Close = hd.close
 	r.Body = http.NoBody
