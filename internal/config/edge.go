@@ -194,6 +194,12 @@ type Server struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// MaxConnections bounds the viewer connections open at once (plain
+	// and HTTPS listeners together); at the limit new ones wait in the
+	// kernel's listen queue until one closes. 0: sized for the machine
+	// (three quarters of the file descriptor limit, at most one per 64 KiB
+	// of memory).
+	MaxConnections int `yaml:"max_connections"`
 	// ShutdownTimeout is how long in-flight requests may finish on stop.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// Engine serves the plain HTTP listener: "lean" (smd's own HTTP/1.1
@@ -484,6 +490,9 @@ func (c *Edge) Validate() error {
 	}
 	if c.AccessLog.Buffer <= 0 {
 		bad("access_log.buffer", "must be positive")
+	}
+	if c.Server.MaxConnections < 0 {
+		bad("server.max_connections", "must not be negative (0: sized for the machine)")
 	}
 	if as := c.AccessStream; c.AccessStreamOn() {
 		if !c.NATS.Enabled() && !c.embeddedNATS {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/cache"
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/connlimit"
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/h1"
 	"github.com/smd-media/smd/internal/keyring"
@@ -198,16 +198,40 @@ func (s *Server) start(ctx context.Context) error {
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 	}
-	var media http.Handler = s.Edge
+	// net/http is laxer than the lean server (a Host's characters only,
+	// bodies on GET, Expect, HTTP/1.2, ...): h1.Strict refuses on it what
+	// the lean server refuses, and on the plain listener an h1.Guard
+	// judges the bytes of each head as the lean server does. The mounted
+	// handlers (the API) take request bodies: neither applies to them.
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smd_edge_http_refused_total",
+		Help: "Requests the HTTP layer refused before the edge saw them (malformed, bodies, Expect, too large, TLS on the plain port), by code.",
+	}, []string{"code"})
+	reg.MustRegister(refused)
+	countRefusal := func(code string) { refused.WithLabelValues(code).Inc() }
+	maxConns := cfg.Server.MaxConnections
+	if maxConns == 0 {
+		maxConns = connlimit.Default()
+	}
+	lim := connlimit.New(maxConns)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_connections_open", Help: "Viewer connections open (plain and HTTPS listeners)."},
+			func() float64 { return float64(lim.Open()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_connections_max", Help: "server.max_connections in effect."},
+			func() float64 { return float64(lim.Max()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_connections_limited_total", Help: "Times a new viewer connection had to wait in the listen queue because server.max_connections were open."},
+			func() float64 { return float64(lim.Waited()) }),
+	)
+	var media http.Handler = h1.Strict(s.Edge, countRefusal)
+	var handoff func(*http.Request) bool
 	prefixes := mountPrefixes(s.extras.Mount)
 	if len(prefixes) > 0 {
-		media = mounts(s.extras.Mount, prefixes, s.Edge)
+		media = mounts(s.extras.Mount, prefixes, media)
+		handoff = func(r *http.Request) bool { return mounted(prefixes, r.URL.Path) }
 	}
-	// net/http checks only a Host's characters; the lean server checks its
-	// syntax (h1.ValidHost), and so does this layer for net/http.
-	media = strictHost(media)
 	if cfg.Listen != "" {
-		var hs server = srv(media)
+		var hs server
+		var wrap func(net.Listener) net.Listener
 		if cfg.Server.Engine == config.EngineLean {
 			ls := &h1.Server{
 				Handler:           s.Edge,
@@ -216,17 +240,25 @@ func (s *Server) start(ctx context.Context) error {
 				WriteTimeout:      cfg.Server.WriteTimeout.D(),
 				MaxHeaderBytes:    int(cfg.Server.MaxHeaderBytes),
 				Log:               s.log,
+				Refused:           countRefusal,
 			}
-			if len(prefixes) > 0 {
-				// The mounted handlers (the API) take request bodies,
-				// which the lean server refuses: it hands their
-				// connections to net/http.
-				ls.Handoff = func(r *http.Request) bool { return mounted(prefixes, r.URL.Path) }
+			if handoff != nil {
+				// The lean server refuses request bodies: it hands the
+				// connections of the mounted handlers to net/http.
+				ls.Handoff = handoff
 				ls.Fallback = srv(media)
 			}
 			hs = ls
+		} else {
+			g := &h1.Guard{MaxHeaderBytes: int(cfg.Server.MaxHeaderBytes), Handoff: handoff, Refused: countRefusal}
+			hsrv := srv(media)
+			hsrv.ConnContext = g.ConnContext
+			hs, wrap = hsrv, func(ln net.Listener) net.Listener { return g.Listener(lim.Listener(ln)) }
 		}
-		if s.Addr, err = s.listen(cfg.Listen, hs, nil); err != nil {
+		if wrap == nil {
+			wrap = lim.Listener
+		}
+		if s.Addr, err = s.listen(cfg.Listen, hs, nil, wrap); err != nil {
 			return err
 		}
 	}
@@ -238,16 +270,16 @@ func (s *Server) start(ctx context.Context) error {
 		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		hs := srv(media)
 		hs.TLSConfig = tc
-		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, hs, tc); err != nil {
+		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, hs, tc, lim.Listener); err != nil {
 			return err
 		}
 	}
 	if cfg.Admin.Listen != "" {
-		if s.AdminAddr, err = s.listen(cfg.Admin.Listen, srv(s.adminMux(reg)), nil); err != nil {
+		if s.AdminAddr, err = s.listen(cfg.Admin.Listen, srv(s.adminMux(reg)), nil, nil); err != nil {
 			return err
 		}
 	}
-	s.log.Info("edge started", "id", cfg.ID, "http", s.Addr, "https", s.TLSAddr, "admin", s.AdminAddr, "routes", len(cfg.Routes))
+	s.log.Info("edge started", "id", cfg.ID, "http", s.Addr, "https", s.TLSAddr, "admin", s.AdminAddr, "routes", len(cfg.Routes), "max_connections", maxConns)
 	return nil
 }
 
@@ -259,11 +291,14 @@ type server interface {
 }
 
 // listen binds addr and serves on it in the background, over TLS when tc
-// is set.
-func (s *Server) listen(addr string, hs server, tc *tls.Config) (string, error) {
+// is set, through wrap when it is set.
+func (s *Server) listen(addr string, hs server, tc *tls.Config, wrap func(net.Listener) net.Listener) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
@@ -385,22 +420,5 @@ func mounts(m map[string]http.Handler, prefixes []string, media http.Handler) ht
 			}
 		}
 		media.ServeHTTP(w, r)
-	})
-}
-
-// strictHost refuses a request whose Host is not valid URI host syntax
-// (h1.ValidHost) as the lean server does: 400 with the status text, and
-// the connection closed.
-func strictHost(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h1.ValidHost(r.Host) {
-			h := w.Header()
-			h.Set("Content-Type", "text/plain; charset=utf-8")
-			h.Set("Connection", "close")
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, "400 Bad Request\n")
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
 }

@@ -130,6 +130,8 @@ func (c *conn) serve() {
 			var perr *protoError
 			if errors.As(err, &perr) {
 				c.refuse(perr)
+			} else if err == errTLS && c.s.Refused != nil {
+				c.s.Refused(codeTLS)
 			}
 			return
 		}
@@ -155,6 +157,9 @@ func (c *conn) end() {
 func (c *conn) readHead() (int, error) {
 	for {
 		if c.r1 > c.r0 {
+			if c.rbuf[c.r0] == tlsHandshake {
+				return 0, errTLS
+			}
 			from := max(c.scan, c.r0)
 			if i := bytes.Index(c.rbuf[from:c.r1], crlfcrlf); i >= 0 {
 				if end := from + i + 4; end-c.r0 <= c.s.MaxHeaderBytes {

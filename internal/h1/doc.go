@@ -62,7 +62,15 @@
 // not plain digits, both Content-Length and Transfer-Encoding, any
 // Transfer-Encoding or a Content-Length above 0 on GET, HEAD or OPTIONS
 // (405 for other methods). 417: Expect. 431: a head over MaxHeaderBytes or
-// with more than 100 fields. 505: a version other than HTTP/1.0 and 1.1.
+// with more than 100 fields. 501: a Transfer-Encoding other than one
+// "chunked". 505: a version other than HTTP/1.0 and 1.1. A head that can
+// never become valid (a bare LF, a byte no request line has) is refused
+// as soon as that byte arrives, and a TLS handshake (a first byte of
+// 0x16) closes the connection at once, unanswered. Server.Refused is told
+// a code for each refusal, for metrics.
+//
+// Guard gives a net/http server the same judgement: it holds each head
+// back until this parser has judged it, and Strict answers the refusals.
 //
 // Whatever it accepts, net/http's parser reads as the same request
 // (FuzzParseRequest checks it). Differences by design: it refuses more

@@ -15,33 +15,37 @@ import (
 // closed, and msg stays in the server (tests and debug logs).
 type protoError struct {
 	status int
+	code   string // for metrics: Server.Refused
 	msg    string
 }
 
 func (e *protoError) Error() string { return e.msg }
 
-func bad(msg string) *protoError { return &protoError{status: http.StatusBadRequest, msg: msg} }
+func bad(code, msg string) *protoError {
+	return &protoError{status: http.StatusBadRequest, code: code, msg: msg}
+}
 
 // The refusals of the parser, shared (no allocation on a refused request).
 var (
-	errRequestLine   = bad("malformed request line")
-	errMethod        = bad("invalid method")
-	errTarget        = bad("invalid request target")
-	errVersion       = bad("malformed HTTP version")
-	errVersionNot11  = &protoError{status: http.StatusHTTPVersionNotSupported, msg: "unsupported HTTP version"}
-	errLineEnd       = bad("line not ended by CRLF (bare CR or LF)")
-	errFold          = bad("obsolete line folding")
-	errHeaderName    = bad("invalid header name")
-	errHeaderValue   = bad("invalid header value")
-	errNoHost        = bad("missing required Host header")
-	errManyHosts     = bad("too many Host headers")
-	errBadHost       = bad("malformed Host header")
-	errContentLength = bad("invalid or repeated Content-Length")
-	errTooManyFields = &protoError{status: http.StatusRequestHeaderFieldsTooLarge, msg: "too many header fields"}
-	errTooLarge      = &protoError{status: http.StatusRequestHeaderFieldsTooLarge, msg: "request head too large"}
-	errBody          = bad("request with a body (Transfer-Encoding or Content-Length > 0)")
-	errBodyMethod    = &protoError{status: http.StatusMethodNotAllowed, msg: "method with a body"}
-	errExpect        = &protoError{status: http.StatusExpectationFailed, msg: "Expect is not supported"}
+	errRequestLine    = bad("request_line", "malformed request line")
+	errMethod         = bad("method", "invalid method")
+	errTarget         = bad("target", "invalid request target")
+	errVersion        = bad("version", "malformed HTTP version")
+	errVersionNot11   = &protoError{code: "version_unsupported", status: http.StatusHTTPVersionNotSupported, msg: "unsupported HTTP version"}
+	errLineEnd        = bad("line_end", "line not ended by CRLF (bare CR or LF)")
+	errFold           = bad("obs_fold", "obsolete line folding")
+	errHeaderName     = bad("header_name", "invalid header name")
+	errHeaderValue    = bad("header_value", "invalid header value")
+	errNoHost         = bad("no_host", "missing required Host header")
+	errManyHosts      = bad("many_hosts", "too many Host headers")
+	errBadHost        = bad("bad_host", "malformed Host header")
+	errContentLength  = bad("content_length", "invalid or repeated Content-Length")
+	errTooManyFields  = &protoError{code: "too_many_fields", status: http.StatusRequestHeaderFieldsTooLarge, msg: "too many header fields"}
+	errTooLarge       = &protoError{code: "head_too_large", status: http.StatusRequestHeaderFieldsTooLarge, msg: "request head too large"}
+	errBody           = bad("body", "request with a body (Transfer-Encoding or Content-Length > 0)")
+	errBodyMethod     = &protoError{code: "body_method", status: http.StatusMethodNotAllowed, msg: "method with a body"}
+	errExpect         = &protoError{code: "expect", status: http.StatusExpectationFailed, msg: "Expect is not supported"}
+	errTransferCoding = &protoError{code: "transfer_coding", status: http.StatusNotImplemented, msg: "unsupported transfer coding"}
 )
 
 // maxFields bounds the header fields of one request (Apache's
@@ -188,6 +192,9 @@ func scanRequestLine(line []byte) (int, *protoError) {
 // closed at once, without an answer the client could not read anyway.
 var errTLS = errors.New("h1: TLS handshake on a plain HTTP connection")
 
+// codeTLS is the refusal code of errTLS (Server.Refused).
+const codeTLS = "tls_handshake"
+
 // tlsHandshake is the first byte of a TLS record carrying a handshake
 // (a ClientHello), which no HTTP/1 request starts with.
 const tlsHandshake = 0x16
@@ -275,6 +282,7 @@ func parseHead(s string, spans []span, minor int, r *http.Request, u *url.URL, v
 	vals = vals[:0]
 	hosts := 0
 	var host string
+	badCoding := false
 	for _, f := range spans {
 		k, v := s[f.ks:f.ke], s[f.vs:f.ve]
 		switch k {
@@ -292,6 +300,11 @@ func parseHead(s string, spans []span, minor int, r *http.Request, u *url.URL, v
 			}
 			hd.contentLength = n
 		case "Transfer-Encoding":
+			// chunked, once: any other coding, or several, is 501, as
+			// net/http answers (RFC 9112 section 6.1).
+			if hd.chunked || !strings.EqualFold(v, "chunked") {
+				badCoding = true
+			}
 			hd.chunked = true
 		case "Expect":
 			hd.expect = true
@@ -305,6 +318,9 @@ func parseHead(s string, spans []span, minor int, r *http.Request, u *url.URL, v
 		} else {
 			h[k] = append(vv, v)
 		}
+	}
+	if badCoding {
+		return hd, vals, errTransferCoding
 	}
 	if hosts > 1 {
 		return hd, vals, errManyHosts

@@ -79,7 +79,7 @@ var parseCases = []struct {
 	// Bodies and smuggling: never read, refused, the connection closed.
 	{"CL and TE", "POST / HTTP/1.1\r\nHost: e\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
 	{"TE on GET", "GET / HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-	{"TE identity on GET", "GET / HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: identity\r\n\r\n", 400},
+	{"TE identity on GET", "GET / HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: identity\r\n\r\n", 501},
 	{"TE on POST", "POST / HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: chunked\r\n\r\n", 405},
 	{"body on GET", "GET / HTTP/1.1\r\nHost: e\r\nContent-Length: 5\r\n\r\n", 400},
 	{"body on HEAD", "HEAD / HTTP/1.1\r\nHost: e\r\nContent-Length: 5\r\n\r\n", 400},

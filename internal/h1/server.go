@@ -40,6 +40,10 @@ type Server struct {
 	Fallback *http.Server
 	// Log receives handler panics and accept errors; none when nil.
 	Log *slog.Logger
+	// Refused, when set, is told the code of each request the server
+	// refuses itself ("line_end", "bad_host", "tls_handshake", ...: the
+	// codes of docs/edge.md), for metrics. It must not block.
+	Refused func(code string)
 
 	clock    clock
 	shutting atomic.Bool

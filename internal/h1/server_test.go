@@ -326,10 +326,17 @@ func TestConnectionClose(t *testing.T) {
 
 // TestRefused: requests the server answers itself, closing the connection:
 // nothing after them on the connection is read as a request.
+// TestRefused: the lean server, and net/http behind a Guard and Strict,
+// refuse the same requests with the same answer, and never serve what
+// follows them.
 func TestRefused(t *testing.T) {
+	forBoth(t, testRefused)
+}
+
+func testRefused(t *testing.T, start starter) {
 	h := newTestHandler()
 	h.paths = make(chan string, 16)
-	_, addr := startServer(t, h, func(s *Server) { s.MaxHeaderBytes = 1 << 10 })
+	addr := start(t, h, 1<<10, nil)
 	smuggled := get("/smuggled")
 	tests := []struct {
 		name, req string
@@ -347,11 +354,22 @@ func TestRefused(t *testing.T) {
 		{"expect", "GET /1k HTTP/1.1\r\nHost: e\r\nExpect: 100-continue\r\n\r\n" + smuggled, 417},
 		{"missing host", "GET /1k HTTP/1.1\r\n\r\n" + smuggled, 400},
 		{"http/2", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+		{"TE identity", "GET /1k HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: identity\r\n\r\n" + smuggled, 501},
+		{"two TE", "GET /1k HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + smuggled, 501},
+		{"bare CR", "GET /1k HTTP/1.1\rHost: e\r\n\r\n" + smuggled, 400},
+		{"bad Host", "GET /1k HTTP/1.1\r\nHost: [::1\r\n\r\n" + smuggled, 400},
+		{"bad escape", "GET /a%zz HTTP/1.1\r\nHost: e\r\n\r\n" + smuggled, 400},
+		{"after a good one", get("/small") + "GET /1k HTTP/1.1\nHost: e\n\n" + smuggled, 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dial(t, addr)
 			c.send(tc.req)
+			if strings.HasPrefix(tc.req, get("/small")) {
+				if resp, body := c.read("GET"); resp.StatusCode != 200 || body != "hello\n" {
+					t.Fatalf("the good request first: %d %q", resp.StatusCode, body)
+				}
+			}
 			resp, _ := c.read("GET")
 			if resp.StatusCode != tc.status || !resp.Close {
 				t.Fatalf("%d (close %v), want %d and close", resp.StatusCode, resp.Close, tc.status)
@@ -362,8 +380,8 @@ func TestRefused(t *testing.T) {
 			c.closed()
 		})
 	}
-	if n := h.requests.Load(); n != 0 {
-		t.Fatalf("the handler saw %d requests: %q", n, <-h.paths)
+	if n := h.requests.Load(); n != 1 {
+		t.Fatalf("the handler saw %d requests, want 1 (the good one)", n)
 	}
 }
 
@@ -567,15 +585,16 @@ func TestShutdownTimeout(t *testing.T) {
 // TestHandoff: requests Handoff chooses are served, with their bodies, by
 // the fallback net/http server, which keeps the connection.
 func TestHandoff(t *testing.T) {
+	forBoth(t, testHandoff)
+}
+
+func testHandoff(t *testing.T, start starter) {
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "api %s %s %q", r.Method, r.URL.Path, b)
 	})
 	h := newTestHandler()
-	_, addr := startServer(t, h, func(s *Server) {
-		s.Handoff = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
-		s.Fallback = &http.Server{Handler: api}
-	})
+	addr := start(t, h, 64<<10, api)
 	c := dial(t, addr)
 	c.send(get("/small"))
 	if _, body := c.read("GET"); body != "hello\n" {

@@ -7,6 +7,9 @@ import (
 
 // refuse answers a request the server does not serve, and closes.
 func (c *conn) refuse(e *protoError) {
+	if c.s.Refused != nil {
+		c.s.Refused(e.code)
+	}
 	text := http.StatusText(e.status)
 	b := c.wbuf
 	b = append(b, "HTTP/1.1 "...)
