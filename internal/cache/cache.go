@@ -43,6 +43,8 @@ var (
 var (
 	errHeaderTimeout = errors.New("origin response header timeout")
 	errReadTimeout   = errors.New("origin read timeout")
+	errFetchTimeout  = errors.New("origin fetch timeout (FetchTimeout)")
+	errTooSlow       = errors.New("origin below the minimum transfer rate (MinRate)")
 	errAbandoned     = errors.New("every viewer left")
 	errFetchDone     = errors.New("fetch done")
 	errLostBytes     = errors.New("pass-through window lost bytes a viewer needs")

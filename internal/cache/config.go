@@ -39,6 +39,19 @@ type Config struct {
 	// ReadTimeout bounds each wait for more body bytes, so an origin that
 	// stalls mid-body cannot hold a fetch and its viewers forever.
 	ReadTimeout time.Duration
+	// FetchTimeout bounds a whole fetch, headers and body, from its start:
+	// past it the fetch ends, viewers that got nothing get 504 (or the
+	// stale copy), the others a cut connection, and nothing is stored.
+	// Zero: no bound but the others.
+	FetchTimeout time.Duration
+	// MinRate is the slowest origin body accepted, in bytes per second,
+	// judged over each MinRateWindow of time spent waiting on the origin
+	// (not on slow viewers): an origin that sends less than MinRate ×
+	// MinRateWindow bytes (or what remains of a body of known length) in
+	// that time ends the fetch as FetchTimeout does. Zero: no minimum.
+	MinRate int64
+	// MinRateWindow is the window of MinRate; required when MinRate is set.
+	MinRateWindow time.Duration
 	// Transport performs origin requests. Nil builds one from the timeouts
 	// above, without proxies from the environment and without transparent
 	// decompression. ResponseHeaderTimeout and ReadTimeout apply to any
@@ -77,6 +90,13 @@ func (cfg *Config) validate() error {
 	positiveDuration("ConnectTimeout", cfg.ConnectTimeout)
 	positiveDuration("ResponseHeaderTimeout", cfg.ResponseHeaderTimeout)
 	positiveDuration("ReadTimeout", cfg.ReadTimeout)
+	notNegative("FetchTimeout", cfg.FetchTimeout)
+	if cfg.MinRate < 0 {
+		errs = append(errs, fmt.Errorf("MinRate must not be negative, got %d", cfg.MinRate))
+	}
+	if cfg.MinRate > 0 {
+		positiveDuration("MinRateWindow", cfg.MinRateWindow)
+	}
 	return errors.Join(errs...)
 }
 

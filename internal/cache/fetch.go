@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,10 @@ func (c *Cache) run(f *flight) {
 	defer c.wg.Done()
 	defer f.cancel(errFetchDone)
 	c.stats.originFetches.Add(1)
+	if c.cfg.FetchTimeout > 0 {
+		deadline := time.AfterFunc(c.cfg.FetchTimeout, func() { f.cancel(errFetchTimeout) })
+		defer deadline.Stop()
+	}
 
 	start := time.Now()
 	resp, err := c.roundTrip(f)
@@ -76,10 +81,11 @@ func (c *Cache) run(f *flight) {
 
 	err = c.readBody(f, resp.Body, m.length, &reserved)
 	if err != nil {
+		// Nothing of it is stored, and the next request fetches anew.
 		c.countError(f)
 		c.store.release(reserved)
 		c.unpublish(f)
-		f.finish(err)
+		f.fail(err, originErrorStatus(err))
 		return
 	}
 	if f.isPass() {
@@ -134,6 +140,11 @@ func (c *Cache) readBody(f *flight, body io.Reader, length int64, reserved *int6
 	idle := time.AfterFunc(c.cfg.ReadTimeout, func() { f.cancel(errReadTimeout) })
 	idle.Stop()
 	defer idle.Stop()
+	var pc *pacer
+	if c.cfg.MinRate > 0 {
+		pc = newPacer(c.cfg.MinRate, c.cfg.MinRateWindow, length, func() { f.cancel(errTooSlow) })
+		defer pc.stop()
+	}
 	for {
 		if !f.isPass() {
 			n, capacity := f.size()
@@ -162,8 +173,14 @@ func (c *Cache) readBody(f *flight, body io.Reader, length int64, reserved *int6
 			return err
 		}
 		idle.Reset(c.cfg.ReadTimeout)
+		if pc != nil {
+			pc.reading()
+		}
 		n, err := body.Read(p)
 		idle.Stop()
+		if pc != nil {
+			pc.read(n)
+		}
 		if n > 0 {
 			f.appended(n)
 			c.stats.originBytes.Add(int64(n))
@@ -197,15 +214,105 @@ func (c *Cache) staleUsable(f *flight) bool {
 	return f.stale != nil && f.stale.usableStale(c.now(), c.cfg.StaleIfError)
 }
 
-// originErrorStatus is the viewer's status for an origin that gave no
-// response: 504 for a timeout (response headers, connection), 502 for
+// originErrorStatus is the viewer's status for an origin that failed
+// before the viewer got anything: 504 for a timeout (response headers,
+// connection, the whole fetch, a stalled or too slow body), 502 for
 // anything else (refused, reset, DNS).
 func originErrorStatus(err error) int {
-	if errors.Is(err, errHeaderTimeout) {
-		return http.StatusGatewayTimeout
+	for _, timeout := range []error{errHeaderTimeout, errFetchTimeout, errReadTimeout, errTooSlow} {
+		if errors.Is(err, timeout) {
+			return http.StatusGatewayTimeout
+		}
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusBadGateway
+}
+
+// pacer enforces MinRate on a body: over each window of time spent in the
+// origin's Read (time spent waiting for slow viewers does not count), the
+// body must grow by rate × window bytes, or by what remains of it.
+type pacer struct {
+	need   int64 // bytes per window
+	window time.Duration
+	length int64 // the body's, -1 unknown
+	slow   func()
+	t      *time.Timer
+
+	mu      sync.Mutex
+	base    int64         // bytes at the start of the window
+	got     int64         // bytes so far
+	waited  time.Duration // in reads since the start of the window
+	inRead  bool
+	readAt  time.Time
+	stopped bool
+}
+
+func newPacer(rate int64, window time.Duration, length int64, slow func()) *pacer {
+	p := &pacer{need: max(int64(float64(rate)*window.Seconds()), 1), window: window, length: length, slow: slow}
+	p.t = time.AfterFunc(window, p.fire)
+	p.t.Stop()
+	return p
+}
+
+// short reports whether the window's bytes fall short. Under mu.
+func (p *pacer) short() bool {
+	need := p.need
+	if p.length >= 0 {
+		need = min(need, p.length-p.base)
+	}
+	return p.got-p.base < need
+}
+
+// reading marks the start of a Read.
+func (p *pacer) reading() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inRead, p.readAt = true, time.Now()
+	p.t.Reset(max(p.window-p.waited, 0))
+}
+
+// read marks the end of a Read of n bytes.
+func (p *pacer) read(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.t.Stop()
+	p.inRead = false
+	p.got += int64(n)
+	p.waited += time.Since(p.readAt)
+	if p.waited >= p.window {
+		p.judge()
+	}
+}
+
+// fire is the window ending within a Read.
+func (p *pacer) fire() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.inRead || p.stopped {
+		return
+	}
+	p.judge()
+	if !p.stopped {
+		p.readAt = time.Now()
+		p.t.Reset(p.window)
+	}
+}
+
+// judge ends a window: too few bytes end the fetch. Under mu.
+func (p *pacer) judge() {
+	if p.short() {
+		p.stopped = true
+		p.slow()
+		return
+	}
+	p.base, p.waited = p.got, 0
+}
+
+func (p *pacer) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.t.Stop()
 }

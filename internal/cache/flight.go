@@ -347,6 +347,15 @@ func (f *flight) finish(err error) {
 	f.mu.Unlock()
 }
 
+// fail ends a fetch that failed mid-body: viewers that got nothing yet get
+// status, the others a cut response.
+func (f *flight) fail(err error, status int) {
+	f.mu.Lock()
+	f.state, f.err, f.errStatus = failed, err, status
+	f.broadcast()
+	f.mu.Unlock()
+}
+
 // failBeforeHeaders ends a fetch that got no usable response: viewers get
 // the stale object when one may be served, else status.
 func (f *flight) failBeforeHeaders(err error, status, originStatus int, stale bool, d time.Duration) {

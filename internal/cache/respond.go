@@ -98,11 +98,14 @@ func (c *Cache) serveFlight(ctx context.Context, w http.ResponseWriter, r *Reque
 			if f.state == complete && !f.pass {
 				length = int64(len(f.buf))
 			}
-			state, ferr = f.state, f.err
+			state, ferr, errStatus = f.state, f.err, f.errStatus
 			f.mu.Unlock()
 			if state == failed {
 				m.unsetHeader(h)
-				return writeError(w, r, http.StatusBadGateway, Error, ferr)
+				if errStatus == 0 {
+					errStatus = http.StatusBadGateway
+				}
+				return writeError(w, r, errStatus, Error, ferr)
 			}
 		}
 		if length >= 0 {

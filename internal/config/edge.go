@@ -180,6 +180,13 @@ type Origin struct {
 	ResponseHeaderTimeout Duration `yaml:"response_header_timeout"`
 	// ReadTimeout bounds each wait for more body bytes.
 	ReadTimeout Duration `yaml:"read_timeout"`
+	// FetchTimeout bounds a whole origin fetch, headers and body; 0: none.
+	FetchTimeout Duration `yaml:"fetch_timeout"`
+	// MinRate is the slowest origin body accepted, in bytes per second,
+	// judged over each MinRateWindow spent waiting on the origin; 0: none.
+	MinRate ByteSize `yaml:"min_rate"`
+	// MinRateWindow is the window of MinRate.
+	MinRateWindow Duration `yaml:"min_rate_window"`
 }
 
 // Server sets viewer connection timeouts.
@@ -343,6 +350,9 @@ func DefaultEdge() Edge {
 			ConnectTimeout:        Duration(3 * time.Second),
 			ResponseHeaderTimeout: Duration(10 * time.Second),
 			ReadTimeout:           Duration(30 * time.Second),
+			FetchTimeout:          Duration(5 * time.Minute),
+			MinRate:               1 << 10,
+			MinRateWindow:         Duration(10 * time.Second),
 		},
 		Server: Server{
 			ReadHeaderTimeout: Duration(10 * time.Second),
@@ -490,6 +500,15 @@ func (c *Edge) Validate() error {
 	}
 	if c.AccessLog.Buffer <= 0 {
 		bad("access_log.buffer", "must be positive")
+	}
+	if c.Origin.FetchTimeout < 0 {
+		bad("origin.fetch_timeout", "must not be negative (0: no bound)")
+	}
+	if c.Origin.MinRate < 0 {
+		bad("origin.min_rate", "must not be negative (0: no minimum)")
+	}
+	if c.Origin.MinRate > 0 && c.Origin.MinRateWindow <= 0 {
+		bad("origin.min_rate_window", "must be positive when origin.min_rate is set")
 	}
 	if c.Server.MaxConnections < 0 {
 		bad("server.max_connections", "must not be negative (0: sized for the machine)")

@@ -158,6 +158,9 @@ func (s *Server) start(ctx context.Context) error {
 		ConnectTimeout:        cfg.Origin.ConnectTimeout.D(),
 		ResponseHeaderTimeout: cfg.Origin.ResponseHeaderTimeout.D(),
 		ReadTimeout:           cfg.Origin.ReadTimeout.D(),
+		FetchTimeout:          cfg.Origin.FetchTimeout.D(),
+		MinRate:               int64(cfg.Origin.MinRate),
+		MinRateWindow:         cfg.Origin.MinRateWindow.D(),
 	})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
