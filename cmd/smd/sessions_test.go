@@ -121,3 +121,27 @@ func TestSessionsAllowCommands(t *testing.T) {
 	mustFail(t, "", "--ttl", e.as(e.adminFile, "sessions", "allow", "vip3", "--ttl", "soon")...)
 	mustFail(t, "", "400 invalid_session_id", e.as(e.adminFile, "sessions", "allow", "a.b")...)
 }
+
+// TestSessionsShowTextEscaped: a reason stored with terminal controls (by
+// an older version, or straight into the store) is shown escaped, never
+// acted on; the API refuses such a reason from now on.
+func TestSessionsShowTextEscaped(t *testing.T) {
+	e := startAPI(t)
+	reason := "shared\x1b[2J\x1b[31m\x00 \u202eevil\x07"
+	if _, err := e.Sessions.Revoke(context.Background(), control.Revocation{SessionID: "esc1", Type: "manual",
+		Reason: reason, By: "apikey:admin", RevokedAt: time.Now().UTC().Truncate(time.Second)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"sessions", "get", "esc1"}, {"sessions", "list"}} {
+		out := mustSucceed(t, "", e.as(e.readerFile, args...)...)
+		for _, raw := range []string{"\x1b", "\x00", "\u202e", "\x07"} {
+			if strings.Contains(out, raw) {
+				t.Errorf("%v prints %q raw:\n%q", args, raw, out)
+			}
+		}
+		if !strings.Contains(out, `shared\x1b[2J\x1b[31m\x00 \u202eevil\x07`) {
+			t.Errorf("%v: the reason is not shown escaped:\n%s", args, out)
+		}
+	}
+	mustFail(t, "", "reason: contains a control character (U+001B", e.as(e.adminFile, "sessions", "revoke", "esc2", "--reason", "a\x1bb")...)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/smd-media/smd/internal/strictjson"
 	"github.com/smd-media/smd/token/smde"
 )
 
@@ -107,16 +108,27 @@ func decode(b []byte, strict bool) (*Asset, error) {
 	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
 		return nil, &FieldError{"asset", "not a JSON object"}
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	if strict {
-		d.DisallowUnknownFields()
-	}
 	var w wire
-	if err := d.Decode(&w); err != nil {
-		return nil, jsonError(err)
-	}
-	if _, err := d.Token(); err == nil {
-		return nil, &FieldError{"asset", "data after the JSON object"}
+	if strict {
+		// One value, no member twice (the token policy's included), no
+		// unknown member, in our words.
+		if err := strictjson.Decode(b, &w); err != nil {
+			var e *strictjson.Error
+			if errors.As(err, &e) && e.Field != "" {
+				return nil, &FieldError{e.Field, e.Problem}
+			} else if e != nil {
+				return nil, &FieldError{"asset", e.Problem}
+			}
+			return nil, &FieldError{"asset", "not valid JSON"}
+		}
+	} else {
+		d := json.NewDecoder(bytes.NewReader(b))
+		if err := d.Decode(&w); err != nil {
+			return nil, jsonError(err)
+		}
+		if _, err := d.Token(); err == nil {
+			return nil, &FieldError{"asset", "data after the JSON object"}
+		}
 	}
 	a := &Asset{Revision: w.Revision}
 	for _, f := range []struct {
@@ -140,11 +152,33 @@ func decode(b []byte, strict bool) (*Asset, error) {
 	return a, nil
 }
 
+// jsonKind words a Go type name of an encoding/json error as the JSON a
+// client must send.
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string":
+		return "a JSON string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number in range"
+	case strings.HasPrefix(goType, "float"):
+		return "a JSON number"
+	case goType == "[]string":
+		return "a JSON array of strings"
+	case strings.HasPrefix(goType, "[]"):
+		return "a JSON array"
+	case strings.HasPrefix(goType, "map["), strings.Contains(goType, "."):
+		return "a JSON object"
+	}
+	return "another JSON type"
+}
+
 // jsonError names the field of an encoding/json error.
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return &FieldError{te.Field, "want a JSON " + te.Type.String()}
+		return &FieldError{te.Field, "want " + jsonKind(te.Type.String())}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
@@ -165,7 +199,7 @@ func policyError(err error) error {
 		return &FieldError{"token_policy." + strings.Trim(name, `"`), "unknown field"}
 	}
 	if m := policyTypeError.FindStringSubmatch(msg); m != nil {
-		return &FieldError{"token_policy." + m[1], "want a JSON " + m[2]}
+		return &FieldError{"token_policy." + m[1], "want " + jsonKind(m[2])}
 	}
 	if field, problem, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(field, " \"") {
 		return &FieldError{"token_policy." + field, problem}

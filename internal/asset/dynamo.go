@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/smd-media/smd/internal/strictjson"
 )
 
 // MaxImport bounds the DynamoDB JSON read by ParseDynamoDB.
@@ -39,7 +41,15 @@ func ParseDynamoDB(b []byte) ([]*Asset, error) {
 			break
 		}
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, errors.New("import: the JSON ends in the middle of a value")
+			}
 			return nil, fmt.Errorf("import: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		// A member given twice would be read one way here and maybe
+		// another way elsewhere: refused.
+		if err := strictjson.CheckValue(v); err != nil {
+			return nil, fmt.Errorf("import: %w", err)
 		}
 		got, err := itemsOf(v)
 		if err != nil {

@@ -195,6 +195,7 @@ func (a *API) build() http.Handler {
 			Message: fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", "))})
 	})
 	var h http.Handler = mux
+	h = canonicalPath(h)
 	h = a.limitBody(h)
 	if a.verifier != nil {
 		h = a.verifySignature(h)
@@ -202,6 +203,21 @@ func (a *API) build() http.Handler {
 	h = a.metrics.wrap(h)
 	h = a.recover(h)
 	return h
+}
+
+// canonicalPath answers 404 to a path with dot segments or empty ones
+// (/v1/../keys, /v1/./keys, /v1//keys, escaped or not) instead of
+// net/http's redirect to the cleaned path: the API names its endpoints
+// one way only.
+func canonicalPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.Contains(p, "//") || strings.Contains(p+"/", "/./") || strings.Contains(p+"/", "/../") {
+			writeError(w, &Error{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such endpoint (the path has dot or empty segments); see /v1/openapi.json"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // pathMatches reports whether path fits pattern, whose {name} segments
@@ -234,6 +250,10 @@ func (a *API) endpoint(rt route) http.Handler {
 		defer cancel()
 		r = r.WithContext(ctx)
 		c, err := a.authorize(w, r, rt.access)
+		if err == nil && r.ContentLength > a.cfg.MaxBodyBytes {
+			// Known from the headers: refused before a byte of it is read.
+			err = tooLarge(a.cfg.MaxBodyBytes)
+		}
 		if err == nil {
 			err = rt.handle(w, r, c)
 		}
@@ -262,13 +282,11 @@ func (a *API) recover(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody bounds request bodies to MaxBodyBytes.
+// limitBody bounds request bodies to MaxBodyBytes as they are read. A
+// Content-Length over it is answered 413 by endpoint, after the request
+// is authenticated: a client without a key learns that first.
 func (a *API) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > a.cfg.MaxBodyBytes {
-			writeError(w, tooLarge(a.cfg.MaxBodyBytes))
-			return
-		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 		}

@@ -2,13 +2,13 @@ package control
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
+
+	"github.com/smd-media/smd/internal/strictjson"
 )
 
 // readBody reads the whole (bounded) body.
@@ -27,8 +27,10 @@ func (a *API) readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON reads one strict JSON object (unknown fields refused) into
-// v. An empty body leaves v as it is when allowEmpty.
+// decodeJSON reads one strict JSON object into v (strictjson: valid UTF-8,
+// one value, no duplicate or unknown members), answering what is wrong in
+// the API's words, naming the field. An empty body leaves v as it is when
+// allowEmpty.
 func (a *API) decodeJSON(r *http.Request, v any, allowEmpty bool) error {
 	b, err := a.readBody(r)
 	if err != nil {
@@ -40,24 +42,22 @@ func (a *API) decodeJSON(r *http.Request, v any, allowEmpty bool) error {
 		}
 		return badRequest(codeInvalidJSON, "", "a JSON body is required")
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return badRequest(codeInvalidField, te.Field, "%s: want a JSON %s", te.Field, te.Type)
-		}
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
-			name = strings.Trim(name, `"`)
-			return badRequest(codeInvalidField, name, "%s: unknown field", name)
-		}
-		return badRequest(codeInvalidJSON, "", "the body is not valid JSON: %s", msg)
-	}
-	if _, err := d.Token(); err == nil {
-		return badRequest(codeInvalidJSON, "", "data after the JSON object")
+	if err := strictjson.Decode(b, v); err != nil {
+		return jsonBadRequest(err)
 	}
 	return nil
+}
+
+// jsonBadRequest is the answer to a body strictjson refused.
+func jsonBadRequest(err error) *Error {
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return badRequest(codeInvalidJSON, "", "the body is not valid JSON")
+	}
+	if e.Field == "" {
+		return badRequest(codeInvalidJSON, "", "%s", e.Problem)
+	}
+	return badRequest(codeInvalidField, e.Field, "%s", e.Error())
 }
 
 // page reads ?after= and ?limit=; validAfter checks the cursor.

@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/strictjson"
 )
 
 // Limits of a revocation request.
@@ -88,8 +88,8 @@ func (req *revokeRequest) check(forever string) (time.Duration, error) {
 	if ttl < 0 || time.Duration(ttl) > maxTTL {
 		return 0, badRequest(codeInvalidField, "ttl", "ttl: must be from 0 (%s) to %s", forever, maxTTL)
 	}
-	if len(req.Reason) > maxReason || !utf8.ValidString(req.Reason) {
-		return 0, badRequest(codeInvalidField, "reason", "reason: must be valid UTF-8 of at most %d bytes", maxReason)
+	if problem := strictjson.TextProblem(req.Reason, maxReason); problem != "" {
+		return 0, badRequest(codeInvalidField, "reason", "reason: %s (free text: valid UTF-8 of at most %d bytes, no control characters)", problem, maxReason)
 	}
 	return time.Duration(ttl), nil
 }
