@@ -31,6 +31,8 @@ type Edge struct {
 	RevokedFile string `yaml:"revoked_file"`
 	// RevokedReload is how often RevokedFile is checked for changes.
 	RevokedReload Duration `yaml:"revoked_reload"`
+	// KeysReload is how often KeysFile is checked for changes.
+	KeysReload Duration `yaml:"keys_reload"`
 	// ClockSkew is how far a token's exp and nbf may be overstepped.
 	ClockSkew Duration `yaml:"clock_skew"`
 	// TrustedProxies are the CIDRs of proxies or CDNs in front of the edge:
@@ -337,6 +339,7 @@ func DefaultEdge() Edge {
 		Listen:        ":8080",
 		Admin:         Admin{Listen: "127.0.0.1:9090"},
 		RevokedReload: Duration(5 * time.Second),
+		KeysReload:    Duration(5 * time.Second),
 		Geo:           Geo{Source: "none"},
 		CORS:          CORS{MaxAge: Duration(time.Hour)},
 		Cache: Cache{
@@ -492,7 +495,7 @@ func (c *Edge) Validate() error {
 	for key, d := range map[string]Duration{
 		"origin.connect_timeout": c.Origin.ConnectTimeout, "origin.response_header_timeout": c.Origin.ResponseHeaderTimeout,
 		"origin.read_timeout": c.Origin.ReadTimeout, "server.read_header_timeout": c.Server.ReadHeaderTimeout,
-		"server.idle_timeout": c.Server.IdleTimeout, "revoked_reload": c.RevokedReload,
+		"server.idle_timeout": c.Server.IdleTimeout, "revoked_reload": c.RevokedReload, "keys_reload": c.KeysReload,
 	} {
 		if d <= 0 {
 			bad(key, "must be positive")

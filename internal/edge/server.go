@@ -111,11 +111,12 @@ func (s *Server) start(ctx context.Context) error {
 			}, func() float64 { return float64(x.KeyCount()) }))
 		}
 	} else if cfg.KeysFile != "" {
-		ring, err := keyring.Load(cfg.KeysFile)
+		ring, err := keyring.LoadFile(cfg.KeysFile)
 		if err != nil {
 			return err
 		}
 		d.Keys = ring
+		s.goRun(func() error { return ring.Run(ctx, cfg.KeysReload.D(), s.log) })
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "smd_edge_keys", Help: "Verification keys held.",
 		}, func() float64 { return float64(ring.Len()) }))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/smd-media/smd/internal/keyring"
 	"github.com/smd-media/smd/internal/natsstore"
 	"github.com/smd-media/smd/internal/natsstore/natstest"
+	"github.com/smd-media/smd/token"
+	"github.com/smd-media/smd/token/smde"
 )
 
 // promotions records, at each promotion, which edges lacked the key.
@@ -72,6 +75,13 @@ func TestRotationNoEdgeLacksTheKey(t *testing.T) {
 	waitFor(t, "the ring", 30*time.Second, func() bool { return status(t, r).Primary != "" })
 	k0 := status(t, r).Primary
 	waitFor(t, "e1 to hold the primary", 30*time.Second, func() bool { return e1.w.Lookup(k0) != nil })
+	// A token of k0, verified (and so cached) by e1's ring now, must be
+	// refused once k0 retires, cached or not.
+	k0Token := signWith(t, e1.w.Lookup(k0))
+	cached := smde.NewVerifier(smde.Options{})
+	if _, err := cached.Verify(k0Token, e1.w); err != nil {
+		t.Fatalf("a token of the primary: %v", err)
+	}
 	if !r.Leading() || value(r.m.leader) != 1 {
 		t.Fatal("the only rotator does not lead")
 	}
@@ -136,6 +146,11 @@ func TestRotationNoEdgeLacksTheKey(t *testing.T) {
 		waitFor(t, e.id+" to drop the retired key", 30*time.Second, func() bool { return e.w.Lookup(k0) == nil })
 		if e.w.Lookup(k1) == nil || e.w.Lookup(k2) == nil {
 			t.Fatalf("%s holds %v", e.id, e.w.KeyIDs())
+		}
+		for name, v := range map[string]*smde.Verifier{"cached": cached, "fresh": smde.NewVerifier(smde.Options{})} {
+			if _, err := v.Verify(k0Token, e.w); token.ReasonOf(err) != token.ReasonUnknownKID {
+				t.Fatalf("%s: a token of the retired key, %s verifier: %v, want unknown_kid", e.id, name, err)
+			}
 		}
 	}
 	if r2.Leading() || count(r2, resultOK) != 0 || len(st.Keys) != 3 || st.Leader != "a" {
@@ -458,4 +473,15 @@ func TestLiveEdges(t *testing.T) {
 	if missed, _ := stillLacking(ctx, s.Edges, "k2", earlier, hs); len(missed) != 0 {
 		t.Fatalf("listed edges read again: %v", missed)
 	}
+}
+
+// signWith signs a token of key for /vod/, as a request for a segment.
+func signWith(t *testing.T, key *token.Key) *token.Request {
+	t.Helper()
+	s := &smde.Signer{Key: key}
+	tok, err := s.Sign(&smde.Policy{Paths: []string{"/vod/"}, Expiry: "+1h"}, &smde.Viewer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &token.Request{Method: "GET", Target: "/" + tok.Token + "/vod/a.ts", Header: http.Header{}, Now: time.Now()}
 }
