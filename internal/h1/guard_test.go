@@ -1,9 +1,12 @@
 package h1
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +34,9 @@ func forBoth(t *testing.T, test func(*testing.T, starter)) {
 		})
 	})
 	t.Run("net-http", func(t *testing.T) {
-		test(t, startGuarded)
+		test(t, func(t *testing.T, h http.Handler, maxHeaderBytes int, api http.Handler) string {
+			return startGuarded(t, h, maxHeaderBytes, api)
+		})
 	})
 }
 
@@ -48,7 +53,7 @@ func apiMux(h, api http.Handler) http.Handler {
 
 // startGuarded serves h with net/http behind a Guard, as the edge does
 // with server.engine "net/http".
-func startGuarded(t *testing.T, h http.Handler, maxHeaderBytes int, api http.Handler) string {
+func startGuarded(t testing.TB, h http.Handler, maxHeaderBytes int, api http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -123,5 +128,62 @@ func TestGuardStandIn(t *testing.T) {
 	c.send("GET /small HTTP/1.1\r\nHost: e\r\n" + refusalHeader + ": 0\r\n\r\n")
 	if resp, body := c.read("GET"); resp.StatusCode != 200 || body != "hello\n" {
 		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// FuzzGuard: any bytes sent to the lean server and to net/http behind a
+// Guard get the same answers: the same statuses in the same order (or
+// none), whatever the framing.
+func FuzzGuard(f *testing.F) {
+	for _, s := range []string{
+		get("/small"),
+		get("/small") + get("/1k"),
+		"GET / HTTP/1.1\nHost: e\n\n",
+		"GET / HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET /small HTTP/1.0\r\n\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+		"\x16\x03\x01\x00\x05hello",
+		"GET /small HTTP/1.1\r\nHost: e\r\nX: a\r\n b\r\n\r\n",
+		"GET http://e/small HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /small HTTP/1.1\r\nHost: [::1]:80\r\nContent-Length: 0\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	var addrs [2]string
+	_, addrs[0] = startServer(f, newTestHandler(), func(s *Server) { s.MaxHeaderBytes = 4 << 10 })
+	addrs[1] = startGuarded(f, newTestHandler(), 4<<10, nil)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got [2][]int
+		for i, addr := range addrs {
+			got[i] = statuses(t, addr, b)
+		}
+		if !slices.Equal(got[0], got[1]) {
+			t.Fatalf("%q: lean answers %v, net/http behind a Guard %v", b, got[0], got[1])
+		}
+	})
+}
+
+// statuses sends b, closes the writing side, and returns the statuses of
+// the answers read until the server closes.
+func statuses(t *testing.T, addr string, b []byte) []int {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetLinger(0) // no TIME_WAIT: thousands of runs a second
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.Write(b)
+	nc.(*net.TCPConn).CloseWrite()
+	br := bufio.NewReader(nc)
+	var out []int
+	for {
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		if err != nil {
+			return out
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out = append(out, resp.StatusCode)
 	}
 }

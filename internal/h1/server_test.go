@@ -115,7 +115,7 @@ func newTestHandler() *testHandler {
 
 // startServer serves h on loopback with the edge's defaults, changed by
 // change.
-func startServer(t *testing.T, h http.Handler, change func(*Server)) (*Server, string) {
+func startServer(t testing.TB, h http.Handler, change func(*Server)) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
