@@ -52,7 +52,7 @@ for t in "${selected[@]}"; do
 	name=${t#* }
 	printf '\n==> %s in %s for %s\n' "$name" "$pkg" "$FUZZTIME"
 	out=$(mktemp)
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -parallel 1 "$pkg" 2>&1 | tee "$out"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -timeout 0 -parallel 1 "$pkg" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	# Go 1.26's coordinator may fail a clean run with a bare "context
 	# deadline exceeded" as the time ends (golang/go#75804): not a finding.
