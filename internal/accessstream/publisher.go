@@ -154,6 +154,7 @@ type Publisher struct {
 	lastBigLog atomic.Int64 // when an oversized event was last logged (Unix ns)
 
 	published, spooled, dropped, spoolBytes, failures atomic.Int64
+	spoolErrors, spoolLost                            atomic.Int64
 
 	// Owned by Run's goroutine.
 	taken      []record // sealed batches being taken (the slice handed back to sealed)
@@ -226,6 +227,16 @@ func (p *Publisher) Spooled() int64 { return p.spooled.Load() }
 // (counted as one), larger than 256 KiB encoded, or logged after the
 // publisher stopped.
 func (p *Publisher) Dropped() int64 { return p.dropped.Load() }
+
+// SpoolErrors counts failed writes to the spool (a full disk): the events
+// concerned are counted in Dropped.
+func (p *Publisher) SpoolErrors() int64 { return p.spoolErrors.Load() }
+
+// SpoolLost counts the events a failed spool write lost after they were
+// counted in Spooled; they are counted in Dropped too. Every event logged
+// is counted once in Published, Dropped or Spooled - SpoolLost (or is
+// still on its way).
+func (p *Publisher) SpoolLost() int64 { return p.spoolLost.Load() }
 
 // SpoolBytes is the size of the spool's files.
 func (p *Publisher) SpoolBytes() int64 { return p.spoolBytes.Load() }
@@ -394,6 +405,7 @@ func (p *Publisher) respool(f *flight, from int) {
 		p.dropped.Add(int64(events(f.recs[from+n:])))
 		p.logSpoolError(err)
 	}
+	p.settleLost()
 }
 
 // spillIfBehind moves the memory tail to the spool when publishing is not
@@ -426,6 +438,7 @@ func (p *Publisher) spill() {
 		p.spooled.Add(int64(events(f.recs[from : from+n])))
 		if err != nil {
 			// The tail cannot go after copies that are missing.
+			p.settleLost()
 			p.logSpoolError(err)
 			p.dropped.Add(int64(p.tailEvents))
 			p.clearTail()
@@ -442,6 +455,7 @@ func (p *Publisher) spill() {
 		p.dropped.Add(int64(events(p.tail[n:])))
 		p.logSpoolError(err)
 	}
+	p.settleLost()
 	p.clearTail()
 	p.spoolBytes.Store(p.sp.bytes())
 }
@@ -454,29 +468,45 @@ func (p *Publisher) clearTail() {
 	p.tail, p.tailSize, p.tailEvents = p.tail[:0], 0, 0
 }
 
-// logSpoolError logs a spool error, at most once a minute for a full one.
+// logSpoolError counts and logs a spool error, at most once a minute for
+// each kind: the spool at its bound, or a write that failed (a full disk).
 func (p *Publisher) logSpoolError(err error) {
 	if err == nil {
 		return
 	}
 	now := p.cfg.Now()
-	if errors.Is(err, errSpoolFull) && now.Sub(p.lastFullLog) < time.Minute {
+	last := &p.lastFullLog
+	if !errors.Is(err, errSpoolFull) {
+		p.spoolErrors.Add(1)
+		last = &p.lastFlushLog
+	}
+	if now.Sub(*last) < time.Minute {
 		return
 	}
-	if errors.Is(err, errSpoolFull) {
-		p.lastFullLog = now
-	}
+	*last = now
 	p.cfg.Log.Error("access spool: events dropped", "err", err, "dir", p.cfg.SpoolDir, "bytes", p.sp.bytes())
 }
 
 // flushSpool writes buffered spool records out (and fsyncs per policy).
 func (p *Publisher) flushSpool() {
-	if err := p.sp.flush(p.cfg.Now()); err != nil {
+	err := p.sp.flush(p.cfg.Now())
+	p.settleLost()
+	if err != nil {
+		p.spoolErrors.Add(1)
 		now := p.cfg.Now()
 		if now.Sub(p.lastFlushLog) >= time.Minute {
 			p.lastFlushLog = now
-			p.cfg.Log.Error("access spool: write failed", "err", err)
+			p.cfg.Log.Error("access spool: write failed; events dropped until it works again", "err", err, "dir", p.cfg.SpoolDir)
 		}
+	}
+}
+
+// settleLost counts the events a failed spool write lost (counted
+// spooled before) as dropped too: Spooled stays a counter.
+func (p *Publisher) settleLost() {
+	if lost := p.sp.takeLost(); lost > 0 {
+		p.spoolLost.Add(int64(lost))
+		p.dropped.Add(int64(lost))
 	}
 }
 

@@ -93,6 +93,12 @@ type spool struct {
 	wb       *bufio.Writer
 	wseg     uint64
 	unsynced bool
+	// broken: a write to the segment failed (a full disk): the next
+	// append abandons it and starts another. buffered counts the events
+	// in wb since it was last flushed: lost when a flush fails.
+	broken   bool
+	buffered int
+	lost     int // events counted written, then lost to a failed write: see takeLost
 	lastSync time.Time
 	headOut  bool // head changed since last written
 
@@ -257,6 +263,9 @@ func (s *spool) append(recs []record, at []pos) (int, []pos, error) {
 		if s.total+n > s.maxBytes {
 			return i, at, errSpoolFull
 		}
+		if s.w != nil && s.broken {
+			s.abandon()
+		}
 		if s.w == nil || s.sizes[s.wseg] >= s.segBytes {
 			if err := s.rotate(); err != nil {
 				return i, at, err
@@ -267,14 +276,23 @@ func (s *spool) append(recs []record, at []pos) (int, []pos, error) {
 		binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(payload, crcTable))
 		s.wb.Write(h[:])
 		if _, err := s.wb.Write(payload); err != nil {
+			// The records the writer held went with it.
+			s.broken, s.lost, s.buffered = true, s.lost+s.buffered, 0
 			return i, at, fmt.Errorf("access spool: %w", err)
 		}
+		s.buffered += r.n
 		s.sizes[s.wseg] += n
 		s.total += n
 		s.unsynced = true
 		at = append(at, pos{s.wseg, s.sizes[s.wseg]})
 	}
 	return len(recs), at, nil
+}
+
+// openSegment creates a segment file for writing. Tests replace it to
+// write to /dev/full, whose writes fail as on a full disk.
+var openSegment = func(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 }
 
 // rotate closes the segment being written and starts the next one.
@@ -288,7 +306,7 @@ func (s *spool) rotate() error {
 	if len(s.segs) > 0 {
 		id = s.segs[len(s.segs)-1] + 1
 	}
-	f, err := os.OpenFile(s.path(id), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+	f, err := openSegment(s.path(id))
 	if err != nil {
 		return fmt.Errorf("access spool: %w", err)
 	}
@@ -329,10 +347,17 @@ func (s *spool) closeWriter() error {
 // the sync interval has passed (or always, with an interval of 0), and
 // writes the head file when it changed.
 func (s *spool) flush(now time.Time) error {
+	if s.w != nil && s.broken {
+		return nil // abandoned at the next append; its loss is counted
+	}
 	var err error
 	if s.w != nil && s.wb.Buffered() > 0 {
-		err = s.wb.Flush()
+		if err = s.wb.Flush(); err != nil {
+			// What the writer held is not on disk.
+			s.broken, s.lost = true, s.lost+s.buffered
+		}
 	}
+	s.buffered = 0
 	if s.w != nil && s.unsynced && now.Sub(s.lastSync) >= s.syncEvery {
 		if serr := s.w.Sync(); err == nil {
 			err = serr
@@ -349,6 +374,30 @@ func (s *spool) flush(now time.Time) error {
 		return fmt.Errorf("access spool: %w", err)
 	}
 	return nil
+}
+
+// takeLost returns the events counted written to the spool since the last
+// call that a failed write lost (a full disk), and forgets them.
+func (s *spool) takeLost() int {
+	n := s.lost
+	s.lost = 0
+	return n
+}
+
+// abandon closes a segment whose writes failed, keeping of it what reached
+// the file: the reader finds its records up to there (a torn last one is
+// cut, as after a crash).
+func (s *spool) abandon() {
+	size := s.sizes[s.wseg]
+	if st, err := s.w.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < size {
+		size = st.Size()
+	} else if err != nil || !st.Mode().IsRegular() {
+		size = 0
+	}
+	s.total -= s.sizes[s.wseg] - size
+	s.sizes[s.wseg] = size
+	s.w.Close()
+	s.w, s.broken, s.buffered, s.unsynced = nil, false, 0, false
 }
 
 // writeHead replaces the head file (write to a temporary name, rename).

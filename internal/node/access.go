@@ -97,6 +97,7 @@ func startPublisher(ctx context.Context, cfg *config.Edge, nc *nats.Conn, reg pr
 		{"smd_edge_access_stream_spooled_total", "Access events written to the local spool (NATS away or behind).", p.Spooled},
 		{"smd_edge_access_stream_dropped_total", "Access events lost: queue full, spool full, or logged while stopping.", p.Dropped},
 		{"smd_edge_access_stream_publish_failures_total", "Publishes to the access stream that failed or timed out.", p.PublishFailures},
+		{"smd_edge_access_spool_errors_total", "Writes to the access spool that failed (a full disk); the events are counted dropped.", p.SpoolErrors},
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.f()) }))
 	}
