@@ -140,14 +140,22 @@ func corpusTokens(t *testing.T) map[string]string {
 		return tok.Token
 	}
 	exc := sign(smde.Policy{Session: true, Paths: []string{"/vod/m1/"}, Exclusions: []string{"/vod/ads/"}}, smde.Viewer{SessionID: "Sess2"})
+	revokedExc := sign(smde.Policy{Session: true, Paths: []string{"/vod/m1/"}, Exclusions: []string{"/vod/ads/"}}, smde.Viewer{SessionID: "Gone1"})
+	session := sign(smde.Policy{Session: true}, smde.Viewer{SessionID: "Sess1"})
 	return map[string]string{
-		"TOKEN":       sign(smde.Policy{Session: true}, smde.Viewer{SessionID: "Sess1"}),
-		"TOKEN_NOSSN": sign(smde.Policy{}, smde.Viewer{}),
-		"TOKEN_IP":    sign(smde.Policy{IP: true}, smde.Viewer{IP: "192.0.2.10"}),
-		"TOKEN_EXC":   exc,
-		"JWT_EXC":     strings.TrimPrefix(exc, "Sess2."),
-		"REVOKED":     sign(smde.Policy{Session: true}, smde.Viewer{SessionID: "Gone1"}),
-		"EXPIRED":     sign(smde.Policy{Expiry: "1700000000"}, smde.Viewer{}),
+		"JWT":             strings.TrimPrefix(session, "Sess1."),
+		"TOKEN_UA":        sign(smde.Policy{Headers: []string{"user-agent"}}, smde.Viewer{Headers: map[string]string{"user-agent": "corpus-player/1.0"}}),
+		"TOKEN_REF":       sign(smde.Policy{Headers: []string{"referer"}}, smde.Viewer{Headers: map[string]string{"referer": "https://portal.example.com/"}}),
+		"TOKEN_LOOP":      sign(smde.Policy{IP: true}, smde.Viewer{IP: "127.0.0.1"}),
+		"REVOKED_EXC":     revokedExc,
+		"JWT_REVOKED_EXC": strings.TrimPrefix(revokedExc, "Gone1."),
+		"TOKEN":           session,
+		"TOKEN_NOSSN":     sign(smde.Policy{}, smde.Viewer{}),
+		"TOKEN_IP":        sign(smde.Policy{IP: true}, smde.Viewer{IP: "192.0.2.10"}),
+		"TOKEN_EXC":       exc,
+		"JWT_EXC":         strings.TrimPrefix(exc, "Sess2."),
+		"REVOKED":         sign(smde.Policy{Session: true}, smde.Viewer{SessionID: "Gone1"}),
+		"EXPIRED":         sign(smde.Policy{Expiry: "1700000000"}, smde.Viewer{}),
 	}
 }
 
