@@ -7,9 +7,9 @@ import (
 
 // ValidHost reports whether h is a valid Host value: empty (RFC 9112
 // section 3.2 allows it when the target has no authority), or uri-host
-// [ ":" port ] of RFC 3986 section 3.2.2: an IP-literal ("[" IPv6 or
-// IPvFuture "]"), an IPv4 address, or a reg-name (unreserved characters,
-// percent-escapes and sub-delims), with a port of at most five digits up
+// [ ":" port ] of RFC 3986 section 3.2.2: an IP-literal ("[" IPv6 "]";
+// not IPvFuture), an IPv4 address, or a reg-name (unreserved characters and
+// sub-delims; not percent-escapes), with a port of at most five digits up
 // to 65535. Go's net/http checks only the characters of a Host, so that
 // `[::1`, `a:b:c` or `x:abc` pass it; both engines of the edge refuse them
 // with this.
@@ -67,33 +67,15 @@ func validPort(p string) bool {
 }
 
 // validIPLiteral checks the inside of "[...]": an IPv6 address without a
-// zone, or an IPvFuture ("v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )).
+// zone. IPvFuture ("[v1.x]"), which RFC 3986 allows, no HTTP client sends
+// and net/url cannot parse: refused.
 func validIPLiteral(s string) bool {
-	if s == "" {
-		return false
-	}
-	if s[0] == 'v' || s[0] == 'V' {
-		dot := strings.IndexByte(s, '.')
-		if dot < 2 || dot == len(s)-1 {
-			return false
-		}
-		for i := 1; i < dot; i++ {
-			if !isHex(s[i]) {
-				return false
-			}
-		}
-		for i := dot + 1; i < len(s); i++ {
-			if c := s[i]; !isUnreserved(c) && !isSubDelim(c) && c != ':' {
-				return false
-			}
-		}
-		return true
-	}
 	a, err := netip.ParseAddr(s)
 	return err == nil && a.Is6() && a.Zone() == ""
 }
 
-// validRegName checks a non-empty reg-name (an IPv4 address is one too).
+// validRegName checks a non-empty reg-name (an IPv4 address is one too)
+// of unreserved characters and sub-delims.
 func validRegName(s string) bool {
 	if s == "" {
 		return false
@@ -102,12 +84,9 @@ func validRegName(s string) bool {
 		c := s[i]
 		switch {
 		case isUnreserved(c), isSubDelim(c):
-		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return false
-			}
-			i += 2
 		default:
+			// A percent-escape too: RFC 3986 allows it in a reg-name,
+			// no client sends one, and net/url refuses most.
 			return false
 		}
 	}
