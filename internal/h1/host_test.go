@@ -19,9 +19,9 @@ func TestValidHost(t *testing.T) {
 		{"[2001:db8::7]:8443", true},
 		{"[v1.fe80::a+en1]", false}, // IPvFuture: net/url cannot parse it, no client sends it
 		{"xn--bcher-kva.example", true},
-		{"a_b.example", true}, // sub-delims and unreserved
+		{"a_b.example", true},   // sub-delims and unreserved
 		{"example.com:", false}, // an empty port: RFC 3986 allows it, no client sends it (RFC 9110 4.2.3 says MUST NOT): refused
-		{"", true},             // HTTP/1.0 without Host; HTTP/1.1 needs one (checked elsewhere)
+		{"", true},              // HTTP/1.0 without Host; HTTP/1.1 needs one (checked elsewhere)
 		{"[::1", false},
 		{"::1]", false},
 		{"a:b:c", false},
