@@ -245,6 +245,13 @@ func TestLeaderDiesMidRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	k0 := d.Primary().ID
+	// A real edge follows the ring throughout: no leader may promote a
+	// key it lacks.
+	e1 := newEdge(t, "e1", s, mk)
+	e1.run()
+	defer e1.stop()
+	var p promotions
+	ra.cfg.BeforePromote = p.hook(e1)
 	slow := &fleet.Heartbeat{EdgeID: "slow", KeyIDs: []string{k0}}
 	if err := fleet.Publish(ctx, s.Edges, slow); err != nil {
 		t.Fatal(err)
@@ -265,8 +272,13 @@ func TestLeaderDiesMidRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	rb := newRotator(t, s, mk, c, nil, "b")
+	rb.cfg.BeforePromote = p.hook(e1)
 	runRotator(t, rb)
 	waitFor(t, "b to complete the rotation", 30*time.Second, func() bool { return status(t, rb).Primary == next })
+	p.check(t, 1)
+	if e1.w.Lookup(next) == nil {
+		t.Fatal("the edge lacks the new primary")
+	}
 	st := status(t, rb)
 	if st.Completed != 1 || len(st.Keys) != 2 || st.LastResult != resultOK {
 		t.Fatalf("status after b: %+v", st)
