@@ -55,6 +55,16 @@ func Connect(cfg ConnConfig) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
 		}),
+		// Asynchronous errors (a consumer not active while the servers
+		// are away, a slow consumer) go to the log, not to standard error
+		// as nats.go's default handler prints them.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("nats: asynchronous error", "subject", subject, "err", err)
+		}),
 	}
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
