@@ -650,6 +650,9 @@ func TestShutdownNewConnection(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
+	for !s.shutting.Load() { // the request must come after Shutdown began
+		time.Sleep(time.Millisecond)
+	}
 	c.send(get("/small"))
 	resp, body := c.read("GET")
 	if body != "hello\n" || !resp.Close {
