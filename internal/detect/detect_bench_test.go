@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,4 +132,54 @@ func BenchmarkEvaluate(b *testing.B) {
 		d.Evaluate(now)
 	}
 	b.ReportMetric(float64(d.Tracked()), "sessions")
+}
+
+// BenchmarkMemoryPerSession measures the detector's state per active
+// session: 100,000 or 1,000,000 sessions of 8 events each (a segment
+// path apiece, one session in ten on two addresses), the heap after a GC
+// before and after. Run it once per size:
+//
+//	go test -run '^$' -bench MemoryPerSession -benchtime 1x ./internal/detect/
+func BenchmarkMemoryPerSession(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				cfg := DefaultConfig()
+				cfg.MaxSessions = n * 5 / 4 // per shard: room for an uneven spread
+				d, err := New(cfg, Deps{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				evs, paths := benchEvents("m", 1024, 1024) // templates: addresses, agents, countries
+				now := time.Now()
+				var ev accesslog.Event
+				id := make([]byte, 0, 16)
+				for s := range n {
+					t := &evs[s%len(evs)]
+					id = fmt.Appendf(id[:0], "m%012d", s)
+					sid := string(id)
+					for k := range 8 {
+						ev = *t
+						ev.SessionID = sid
+						ev.Time = now.Add(time.Duration(k-8) * 2 * time.Second)
+						ev.OriginPath = paths[(s*8+k)%len(paths)]
+						if k%2 == 1 && s%10 == 0 {
+							ev.ViewerIP = fmt.Sprintf("2001:db8:%x::1", s%65536)
+						}
+						d.Observe(&ev)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				if d.Tracked() != n {
+					b.Fatalf("tracked %d sessions, want %d", d.Tracked(), n)
+				}
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "B/session")
+				runtime.KeepAlive(d)
+			}
+		})
+	}
 }
