@@ -78,6 +78,7 @@ type Edge struct {
 	metrics *metrics
 	now     func() time.Time
 	reqID   atomic.Uint64
+	scans   proofScans // revokedByProof
 	idBase  string
 	// rejected counts refused requests (reqID counts all of them).
 	rejected atomic.Uint64
@@ -127,6 +128,7 @@ type exchange struct {
 	// the token's signature covers it (token.Grant.SessionProven).
 	sessionID     string
 	sessionProven bool
+	excluded      bool // the path is under the token's exc (token.Grant.Excluded)
 	truncated     bool
 }
 
@@ -340,6 +342,7 @@ func (e *Edge) checkToken(x *exchange) error {
 		e.metrics.verify.Observe(time.Since(t0).Seconds())
 		if err == nil {
 			x.sessionID, x.sessionProven, x.ev.KeyID = g.SessionID, g.SessionProven, g.KeyID
+			x.excluded = g.Excluded
 			x.originPath = g.OriginPath
 			x.ev.Verdict = accesslog.VerdictAllow
 			return nil
@@ -363,7 +366,14 @@ func (e *Edge) checkToken(x *exchange) error {
 // (proven) session once the token has proven it, whatever id the request
 // wrote (docs/tokens.md, "What a token binds on exc paths").
 func (e *Edge) checkRevoked(x *exchange) error {
-	if e.revoked == nil || x.sessionID == "" || !e.revoked.Revoked(x.sessionID) {
+	if e.revoked == nil {
+		return nil
+	}
+	revoked := x.sessionID != "" && e.revoked.Revoked(x.sessionID)
+	if !revoked && x.excluded && !x.sessionProven && x.hasToken {
+		revoked = e.revokedByProof(x)
+	}
+	if !revoked {
 		return nil
 	}
 	if x.route.mode == config.ModeLog {

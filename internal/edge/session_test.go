@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -66,5 +69,76 @@ func TestUnprovenSessionOnExcPaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRevokedOnExcPathFreshEdge: on an edge that never saw the token prove
+// its session, a revoked session's token on an exc path is still refused,
+// under another session id or none: the edge proves the session from the
+// revoked set itself. A session not revoked is served there as before.
+func TestRevokedOnExcPathFreshEdge(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ad") }))
+	defer origin.Close()
+	sign := func(sid string) string {
+		tok, err := (&smde.Signer{Key: testKey}).Sign(&smde.Policy{Session: true, Paths: []string{"/vod/m1/"}, Exclusions: []string{"/vod/ads/"}, Expiry: farFuture},
+			&smde.Viewer{SessionID: sid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Token
+	}
+	gone, fine := sign("Gone1"), sign("Fine1")
+	jwtOf := func(tok string) string { return tok[strings.IndexByte(tok, '.')+1:] }
+	for _, tc := range []struct {
+		name, seg string
+		want      int
+	}{
+		{"revoked, another id", "Fresh1." + jwtOf(gone), 403},
+		{"revoked, no id", jwtOf(gone), 403},
+		{"not revoked, another id", "Fresh2." + jwtOf(fine), 200},
+		{"not revoked, no id", jwtOf(fine), 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := startEdge(t, origin.URL, nil) // a fresh edge each time; its revoked file holds Gone1
+			if st, _, _ := get(t, "http://"+s.Addr+"/"+tc.seg+"/vod/ads/a.ts", nil); st != tc.want {
+				t.Fatalf("%d, want %d", st, tc.want)
+			}
+		})
+	}
+}
+
+// TestProofScansDue: a JWT is scanned again only once the revoked set has
+// grown, at most once a second, and the edge scans at most
+// maxScansPerSecond tokens a second.
+func TestProofScansDue(t *testing.T) {
+	var p proofScans
+	const s = int64(1e9)
+	steps := []struct {
+		jwt     string
+		version uint64
+		now     int64
+		want    bool
+	}{
+		{"a", 1, 10 * s, true},
+		{"a", 1, 12 * s, false},   // the set did not grow
+		{"a", 2, 12*s + 1, true},  // it grew
+		{"a", 3, 12*s + 2, false}, // within the second
+		{"a", 3, 13*s + 3, true},  // a second later
+		{"b", 3, 13*s + 4, true},  // another token
+		{"b", 3, 13*s + 5, false}, // the same token, same version
+	}
+	for i, st := range steps {
+		if got := p.due(st.jwt, st.version, st.now); got != st.want {
+			t.Fatalf("step %d (%s v%d at %d): %v, want %v", i, st.jwt, st.version, st.now, got, st.want)
+		}
+	}
+	n := 0
+	for i := range 100 {
+		if p.due(fmt.Sprint("t", i), 9, 20*s+int64(i)) {
+			n++
+		}
+	}
+	if n != maxScansPerSecond {
+		t.Fatalf("%d scans within one second, budget %d", n, maxScansPerSecond)
 	}
 }

@@ -47,6 +47,7 @@ type shard struct {
 type Set struct {
 	seed maphash.Seed
 	n    atomic.Int64
+	ver  atomic.Uint64 // counts additions (see Version)
 	// now, when set, replaces the coarse clock (tests).
 	now    func() time.Time
 	shards [shardCount]shard
@@ -166,6 +167,7 @@ func (s *Set) Replace(ids []string) {
 		sh.mu.Unlock()
 		s.n.Add(int64(delta))
 	}
+	s.ver.Add(1)
 }
 
 // Len returns the number of sessions held, including any whose expiry
@@ -219,5 +221,27 @@ func (s *Set) addRaw(id string, exp int64) {
 	sh.mu.Unlock()
 	if !had {
 		s.n.Add(1)
+		s.ver.Add(1)
+	}
+}
+
+// Version changes whenever an id is added (removals do not count): a
+// caller that scanned the set at one version has seen every id held
+// since, until the version moves.
+func (s *Set) Version() uint64 { return s.ver.Load() }
+
+// Each calls fn with every id held (expired or not) until fn returns
+// false; fn must not call back into the set.
+func (s *Set) Each(fn func(id string) bool) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for id := range sh.m {
+			if !fn(id) {
+				sh.mu.RUnlock()
+				return
+			}
+		}
+		sh.mu.RUnlock()
 	}
 }

@@ -108,6 +108,12 @@ func (w *Watcher) Revoked(id string) bool { return w.set.Revoked(id) }
 // Len returns the number of revoked sessions held.
 func (w *Watcher) Len() int { return w.set.Len() }
 
+// Version is the set's (Set.Version).
+func (w *Watcher) Version() uint64 { return w.set.Version() }
+
+// Each is the set's (Set.Each).
+func (w *Watcher) Each(fn func(id string) bool) { w.set.Each(fn) }
+
 // Revision returns the last bucket revision applied (or the snapshot's,
 // before the first read of the bucket), for heartbeats.
 func (w *Watcher) Revision() uint64 { return w.rev.Load() }

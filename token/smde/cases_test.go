@@ -41,7 +41,7 @@ func payload(extra string) string {
 	return `{"ip":false,"co":false,"cty":false,"reg":false,"ssn":false,"exp":1900000000,"headers":[],"qs":[],"paths":["/vod/"],"exc":[]` + extra + `,"iat":1795354415}`
 }
 
-func sign(t *testing.T, p Policy, v Viewer) string {
+func sign(t testing.TB, p Policy, v Viewer) string {
 	t.Helper()
 	if p.Paths == nil {
 		p.Paths = []string{"/vod/"}
