@@ -233,14 +233,16 @@ func (s *Server) closeIdle() bool {
 	return len(s.conns) == 0
 }
 
-// closeAll ends every connection: its request's context, then the socket.
+// closeAll ends every connection: the socket, then its request's context
+// (in that order, so that a handler the cancellation wakes cannot get a
+// response out before the close).
 func (s *Server) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.state.Store(stateClosed)
-		c.cancel(errServerClosed)
 		c.nc.Close()
+		c.cancel(errServerClosed)
 	}
 }
 

@@ -125,6 +125,7 @@ func startServer(t testing.TB, h http.Handler, change func(*Server)) (*Server, s
 	if change != nil {
 		change(s)
 	}
+	s.init() // here, so that tests may look at the server's maps at once
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
