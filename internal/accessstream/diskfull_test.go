@@ -10,10 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-
-	"github.com/smd-media/smd/internal/natsstore"
 )
 
 // syncBuffer is a log sink safe for concurrent use.
@@ -52,12 +48,8 @@ func TestFaultsSpoolDiskFull(t *testing.T) {
 	}
 	defer func() { openSegment = saved }()
 
-	nc, err := natsstore.Connect(natsstore.ConnConfig{URLs: []string{"nats://127.0.0.1:1"}, RetryFirst: true, Name: t.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if nc.Status() == nats.CONNECTED {
+	nc, answered := natsAway(t)
+	if answered {
 		t.Fatal("something answers NATS on port 1")
 	}
 	var logs syncBuffer

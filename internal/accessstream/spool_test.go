@@ -149,16 +149,25 @@ func TestSpoolFull(t *testing.T) {
 	s.close()
 }
 
-// TestLogNeverBlocks: with NATS away and a tiny spool and queue, Log keeps
-// returning at once; what cannot be kept is dropped and counted, and every
-// event is accounted for.
-func TestLogNeverBlocks(t *testing.T) {
+// natsAway connects to a NATS that is not there (port 1), retrying in the
+// background, closed at the end of the test; answered says something did
+// answer there.
+func natsAway(t *testing.T) (nc *nats.Conn, answered bool) {
+	t.Helper()
 	nc, err := natsstore.Connect(natsstore.ConnConfig{URLs: []string{"nats://127.0.0.1:1"}, RetryFirst: true, Name: t.Name()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	if nc.Status() == nats.CONNECTED {
+	t.Cleanup(nc.Close)
+	return nc, nc.Status() == nats.CONNECTED
+}
+
+// TestLogNeverBlocks: with NATS away and a tiny spool and queue, Log keeps
+// returning at once; what cannot be kept is dropped and counted, and every
+// event is accounted for.
+func TestLogNeverBlocks(t *testing.T) {
+	nc, answered := natsAway(t)
+	if answered {
 		t.Skip("something answers NATS on port 1")
 	}
 	p, stop := startPublisher(t, PublisherConfig{SpoolDir: t.TempDir(), SpoolMaxBytes: 64 << 10, SegmentBytes: 16 << 10, Queue: 64}, nc)

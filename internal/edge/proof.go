@@ -3,6 +3,8 @@ package edge
 import (
 	"strings"
 	"sync"
+
+	"github.com/smd-media/smd/token/smde"
 )
 
 // revokedScanner is a revoked set that can be walked: the NATS watcher's
@@ -72,8 +74,10 @@ func (e *Edge) revokedByProof(x *exchange) bool {
 	if !ok {
 		return false
 	}
-	path := strings.TrimPrefix(x.target, "/")
-	seg, rest, _ := strings.Cut(path, "/")
+	seg, rest, _, terr := smde.SplitTarget(x.target)
+	if terr != nil {
+		return false
+	}
 	jwt := seg
 	if strings.Count(seg, ".") == 3 {
 		jwt = seg[strings.IndexByte(seg, '.')+1:]
@@ -88,7 +92,7 @@ func (e *Edge) revokedByProof(x *exchange) bool {
 	}
 	found := false
 	sc.Each(func(id string) bool {
-		req.Target = "/" + id + "." + jwt + "/" + rest + query
+		req.Target = "/" + id + "." + jwt + rest + query
 		g, err := e.format.Verify(&req, e.keys)
 		if err == nil && g.SessionProven && g.SessionID == id {
 			x.sessionID, x.sessionProven = id, true

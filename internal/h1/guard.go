@@ -83,7 +83,8 @@ type guardConn struct {
 	g      *Guard
 	secret string
 
-	in     []byte // read, not judged: the start of the next head
+	in     []byte // read; in[:given] is out's, the rest not judged yet
+	given  int    // bytes of in that out holds (a judged head)
 	out    []byte // judged, for net/http
 	scan   int    // where the search for the head's end resumes in in
 	opaque bool   // judging ended (handoff): bytes go through as read
@@ -102,6 +103,11 @@ func (c *guardConn) Read(b []byte) (int, error) {
 			n := copy(b, c.out)
 			c.out = c.out[n:]
 			return n, nil
+		}
+		if c.given > 0 {
+			// The head is out: what follows it is the next one.
+			c.in = append(c.in[:0], c.in[c.given:]...)
+			c.given = 0
 		}
 		if c.eof {
 			return 0, io.EOF
@@ -199,11 +205,9 @@ func (c *guardConn) judge() bool {
 		return true
 	}
 	// The head goes out as read (its header names canonicalized in place,
-	// as net/http reads them anyway); the bytes after it stay to be
-	// judged as the next head.
-	c.out = append([]byte(nil), head...)
-	c.in = append(c.in[:0], c.in[end:]...)
-	c.scan = 0
+	// as net/http reads them anyway), from in itself; the bytes after it
+	// stay to be judged as the next head once it is out.
+	c.out, c.given, c.scan = head, end, 0
 	return true
 }
 

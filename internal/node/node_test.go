@@ -172,6 +172,28 @@ func kidOf(t testing.TB, playbackURL string) string {
 	return h.Kid
 }
 
+// startServeWithAsset runs smd serve on loopback in front of the sample
+// origin (closed at the end of the test) and creates the asset of
+// asset, a format whose one %s is the edge's address; it returns the node
+// and an admin client of its API.
+func startServeWithAsset(ctx context.Context, t testing.TB, asset string) (*Node, *client.Client) {
+	t.Helper()
+	cfg := serveConfig(t, true, sampleOrigin(t))
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	api := adminClient(t, cfg.DataDir, "http://"+n.Edge.Addr)
+	if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(asset, n.Edge.Addr))); err != nil {
+		t.Fatal(err)
+	}
+	return n, api
+}
+
 // segment turns a playback URL of the master playlist into that of a
 // segment under the same token.
 func segment(u string) string {
@@ -184,20 +206,8 @@ func segment(u string) string {
 func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := serveConfig(t, true, sampleOrigin(t))
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n, api := startServeWithAsset(ctx, t, assetJSON)
 	base := "http://" + n.Edge.Addr
-	api := adminClient(t, cfg.DataDir, base)
-	if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(assetJSON, n.Edge.Addr))); err != nil {
-		t.Fatal(err)
-	}
 	tok, err := api.Token(ctx, "m1", nil)
 	if err != nil {
 		t.Fatal(err)

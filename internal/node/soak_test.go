@@ -42,20 +42,7 @@ func TestSoak(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := serveConfig(t, true, sampleOrigin(t))
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	base := "http://" + n.Edge.Addr
-	api := adminClient(t, cfg.DataDir, base)
-	if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(soakAsset, n.Edge.Addr))); err != nil {
-		t.Fatal(err)
-	}
+	_, api := startServeWithAsset(ctx, t, soakAsset)
 	mint := func() client.Token {
 		tok, err := api.Token(ctx, "soak", nil)
 		if err != nil {
