@@ -58,6 +58,10 @@ func AppendEvent(dst []byte, e *Event) []byte {
 	dst = appendOpt(dst, `,"origin_path":`, e.OriginPath)
 	dst = append(dst, `,"bytes_sent":`...)
 	dst = appendInt(dst, e.BytesSent)
+	if e.MediaMS != 0 {
+		dst = append(dst, `,"media_ms":`...)
+		dst = strconv.AppendUint(dst, uint64(e.MediaMS), 10)
+	}
 	dst = append(dst, `,"duration_ms":`...)
 	dst = appendDurationMS(dst, e.Duration)
 	dst = appendOpt(dst, `,"cache_status":`, e.CacheStatus)

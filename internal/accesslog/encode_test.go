@@ -26,6 +26,8 @@ var encodeCases = []struct {
 		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
 	{"unproven session", Event{Time: at, EdgeID: "e1", RequestID: "r2", SessionID: "victim1", SessionUnproven: true, KeyID: "k1",
 		Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/ads/a.ts"}},
+	{"media duration", Event{Time: at, EdgeID: "e1", RequestID: "r3", SessionID: "s1", Verdict: "allow", Status: 200,
+		ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/live/a/seg-0-9.m4s", BytesSent: 4096, MediaMS: 2002}},
 	{"html and quotes", Event{Time: at, EdgeID: "e<1>", RequestID: `r"1"`, UserAgent: `a\b<script>&amp;`, Method: "GET", Verdict: "deny", Reason: "expired"}},
 	{"control characters", Event{Time: at, UserAgent: "a\x00b\x01\b\f\n\r\t\x1f\x7f", Method: "GET"}},
 	{"invalid utf-8", Event{Time: at, UserAgent: "caf\xe9 \xff\xfe", Referer: "\xc3", Method: "GET"}},

@@ -38,6 +38,11 @@ type Event struct {
 	Route       string        `json:"route,omitempty"`
 	OriginPath  string        `json:"origin_path,omitempty"`
 	BytesSent   int64         `json:"bytes_sent"`
+	// MediaMS is the media duration of the segment served, in ms, as the
+	// manifests the edge served say (HLS EXTINF, DASH SegmentTemplate);
+	// 0 for manifests, init segments and segments of renditions whose
+	// manifest the edge has not served.
+	MediaMS uint32 `json:"media_ms,omitempty"`
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`
 	CacheStatus string        `json:"cache_status,omitempty"`

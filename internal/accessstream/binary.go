@@ -36,7 +36,10 @@ import (
 //	duration      uvarint microseconds
 //	cache_status  string
 //	flags         uvarint, bit 0: session_unproven; written only when not
-//	              zero, and absent in records of earlier versions
+//	              zero or media_ms follows, and absent in records of
+//	              earlier versions
+//	media_ms      uvarint, the segment's media duration in milliseconds;
+//	              written only when not zero
 //
 // where a string is a uvarint length and its bytes, as they are (not
 // necessarily UTF-8). Bytes after the last field of a record are ignored,
@@ -116,8 +119,11 @@ func appendRecord(dst []byte, e *accesslog.Event) []byte {
 	dst = binary.AppendVarint(dst, e.BytesSent)
 	dst = binary.AppendUvarint(dst, uint64(max(e.Duration.Microseconds(), 0)))
 	dst = appendStr(dst, e.CacheStatus)
-	if f := recordFlags(e); f != 0 {
+	if f := recordFlags(e); f != 0 || e.MediaMS != 0 {
 		dst = binary.AppendUvarint(dst, f)
+		if e.MediaMS != 0 {
+			dst = binary.AppendUvarint(dst, uint64(e.MediaMS))
+		}
 	}
 
 	n := len(dst) - at - 1
@@ -264,6 +270,13 @@ func decodeRecord(b []byte) (*accesslog.Event, error) {
 	e.CacheStatus = r.str()
 	if len(r.b) > 0 {
 		e.SessionUnproven = r.uvarint()&flagSessionUnproven != 0
+	}
+	if len(r.b) > 0 {
+		ms := r.uvarint()
+		if ms > math.MaxUint32 {
+			r.bad = true
+		}
+		e.MediaMS = uint32(ms)
 	}
 	if r.bad {
 		return nil, errRecord

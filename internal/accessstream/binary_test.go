@@ -28,6 +28,9 @@ var binaryCases = []struct {
 		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
 	{"unproven session", accesslog.Event{Time: binAt, EdgeID: "e1", RequestID: "r2", SessionID: "victim1", SessionUnproven: true,
 		KeyID: "k1", Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/ads/a.ts"}},
+	{"segment with its media duration", accesslog.Event{Time: binAt, EdgeID: "e1", RequestID: "r3", SessionID: "s1",
+		Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/live/a/seg-0-9.m4s", MediaMS: 2002}},
+	{"unproven, with a media duration", accesslog.Event{Time: binAt, SessionID: "s1", SessionUnproven: true, Method: "GET", MediaMS: math.MaxUint32}},
 	{"binary id and ipv4", accesslog.Event{Time: binAt, EdgeID: "e1", RequestPrefix: "m1abc-", RequestSeq: 123456789,
 		Addr: netip.MustParseAddr("198.51.100.7"), Method: "GET"}},
 	{"binary ipv6, largest sequence", accesslog.Event{Time: binAt, RequestPrefix: "x", RequestSeq: math.MaxUint64,
@@ -97,13 +100,15 @@ func TestBinaryRecordPrefixesRejected(t *testing.T) {
 		rec := appendRecord(nil, &tc.ev)
 		_, k := uvarintLen(rec)
 		body := rec[k:]
-		flags := 0
-		if tc.ev.SessionUnproven {
-			flags = 1 // one byte of flags ends this record
-			noFlags := tc.ev
-			noFlags.SessionUnproven = false
+		// The optional tail: flags and media_ms.
+		bare := tc.ev
+		bare.SessionUnproven, bare.MediaMS = false, 0
+		brec := appendRecord(nil, &bare)
+		_, bk := uvarintLen(brec)
+		flags := len(body) - len(brec[bk:])
+		if flags > 0 {
 			e, err := decodeRecord(body[:len(body)-flags])
-			if err != nil || !bytes.Equal(accesslog.AppendEvent(nil, e), accesslog.AppendEvent(nil, &noFlags)) {
+			if err != nil || !bytes.Equal(accesslog.AppendEvent(nil, e), accesslog.AppendEvent(nil, &bare)) {
 				t.Fatalf("%s without its flags: %+v, %v", tc.name, e, err)
 			}
 		}
@@ -113,8 +118,11 @@ func TestBinaryRecordPrefixesRejected(t *testing.T) {
 			}
 		}
 		withFlags := bytes.Clone(body)
-		if flags == 0 {
-			withFlags = append(withFlags, 0) // flags, none set
+		switch {
+		case flags == 0:
+			withFlags = append(withFlags, 0, 0) // flags, none set; media_ms 0
+		case tc.ev.MediaMS == 0:
+			withFlags = append(withFlags, 0) // media_ms 0
 		}
 		e, err := decodeRecord(append(withFlags, 1, 2, 3))
 		if err != nil {

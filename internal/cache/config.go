@@ -59,6 +59,13 @@ type Config struct {
 	Transport http.RoundTripper
 	// Now is the clock of freshness decisions; time.Now when nil.
 	Now func() time.Time
+	// OnPlaylist, when set, is called with the origin URL and the body of
+	// each playlist (.m3u8, .mpd, or a manifest Content-Type) fetched and
+	// stored, once per fetch, from the fetch's goroutine before viewers
+	// waiting on it are answered: keep it quick. Playlists streamed
+	// through uncached (too large, not cacheable) are not passed. The body
+	// must not be modified or kept.
+	OnPlaylist func(url string, body []byte)
 }
 
 // validate reports every field out of range, by name.

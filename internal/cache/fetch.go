@@ -97,6 +97,9 @@ func (c *Cache) run(f *flight) {
 	if len(body) != cap(body) {
 		body = append(make([]byte, 0, len(body)), body...)
 	}
+	if m.playlist && c.cfg.OnPlaylist != nil {
+		c.cfg.OnPlaylist(f.url, body)
+	}
 	// Store, then mark complete, then unpublish: a request that does not
 	// find the flight any more finds the object (see join).
 	c.store.commit(newObject(f.key, m, body), reserved)

@@ -43,6 +43,8 @@ type meta struct {
 	noStale  bool
 	// cacheable: a 200 whose headers allow storing it.
 	cacheable bool
+	// playlist: an HLS or DASH manifest.
+	playlist bool
 	// cost is the memory of key and headers, counted with the body.
 	cost int64
 }
@@ -71,6 +73,7 @@ func newMeta(key, rawURL string, resp *http.Response, received time.Time, cfg *C
 	def := cfg.SegmentTTL
 	if isPlaylist(rawURL, resp.Header.Get("Content-Type")) {
 		def = cfg.PlaylistTTL
+		m.playlist = true
 	}
 	fr := freshnessOf(resp.Header, received, def)
 	m.noStale = fr.noStale

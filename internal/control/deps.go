@@ -42,6 +42,30 @@ type Revocation struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	// Features is the detector's breakdown of Score, for "auto".
 	Features map[string]float64 `json:"features,omitempty"`
+	// Explanation says why in words, for "auto": one sentence per
+	// feature over its threshold, with its numbers, and the score.
+	Explanation []string `json:"explanation,omitempty"`
+	// Evidence is what the detector's features counted, for "auto".
+	Evidence *Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is what a detector's decision counted (revocation.Evidence).
+type Evidence struct {
+	// Addresses are viewer addresses, one per network at most.
+	Addresses []string `json:"addresses,omitempty"`
+	// Networks are the /24 (IPv4) or /48 (IPv6) prefixes counted as
+	// places.
+	Networks []string `json:"networks,omitempty"`
+	// Countries are ISO 3166 codes.
+	Countries []string `json:"countries,omitempty"`
+	// UserAgents are the user agents seen.
+	UserAgents []string `json:"user_agents,omitempty"`
+	// Renditions are the segment path templates of renditions fetched in
+	// parallel by one viewer ('#' for the segment number).
+	Renditions []string `json:"renditions,omitempty"`
+	// From and To bound the requests counted.
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
 }
 
 // Sessions holds revocations (revocation.Store through a trivial

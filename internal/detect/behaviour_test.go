@@ -81,7 +81,7 @@ func TestBehaviours(t *testing.T) {
 				{session: "x", ip: "203.0.113.10", country: "DE", ua: "Safari", to: end, every: 8 * time.Second, streams: 2},
 				{session: "x", ip: "2001:db8:1:2::10", country: "DE", ua: "Safari", to: end, every: 8 * time.Second, phase: four, streams: 2},
 			},
-			want: map[string]float64{"places": 2, "presence_score": 0.5},
+			want: map[string]float64{"places": 2, "presence_score": 0.6},
 		},
 		{
 			name: "phone on mobile data beside the TV at home",
@@ -90,7 +90,7 @@ func TestBehaviours(t *testing.T) {
 				{session: "x", ip: "100.64.7.20", country: "DE", ua: "Phone", to: end, every: four, phase: 2 * time.Second, streams: 2, content: "film2", vod: true},
 			},
 			smde: true,
-			want: map[string]float64{"places": 2, "presence_score": 0.5},
+			want: map[string]float64{"places": 2, "presence_score": 0.6},
 		},
 		{
 			name: "token shared to 3 IPs in different countries at once",
@@ -100,7 +100,7 @@ func TestBehaviours(t *testing.T) {
 				{session: "x", ip: "100.70.1.1", country: "BR", ua: "Firefox", to: end, every: four, phase: 2600 * time.Millisecond, streams: 2},
 			},
 			smde: true, concurrency: true,
-			want: map[string]float64{"places": 3, "place_countries": 3, "presence_score": 2},
+			want: map[string]float64{"places": 3, "place_countries": 3, "presence_score": 2.4},
 		},
 		{
 			name: "token shared to 2 places in 2 countries",
@@ -109,7 +109,7 @@ func TestBehaviours(t *testing.T) {
 				{session: "x", ip: "198.18.5.5", country: "FR", ua: "Safari", to: end, every: four, phase: 2 * time.Second, streams: 2},
 			},
 			smde: true, concurrency: true,
-			want: map[string]float64{"places": 2, "place_countries": 2, "presence_score": 1},
+			want: map[string]float64{"places": 2, "place_countries": 2, "presence_score": 1.2},
 		},
 		{
 			name: "restreamer pulling every rendition in real time",
@@ -130,7 +130,7 @@ func TestBehaviours(t *testing.T) {
 		{
 			name: "downloader pulling ten times faster than real time",
 			players: []player{
-				{session: "x", ip: "203.0.113.10", country: "DE", ua: "curl", to: 100 * time.Second, every: 400 * time.Millisecond, streams: 2, content: "film1", vod: true},
+				{session: "x", ip: "203.0.113.10", country: "DE", ua: "curl", from: 200 * time.Second, to: end, every: 400 * time.Millisecond, streams: 2, content: "film1", vod: true},
 			},
 			smde: true, concurrency: true,
 		},

@@ -53,6 +53,12 @@ type Config struct {
 	// RevokeTTL is how long an automatic revocation lasts (default 7d,
 	// SMDE's save_auto_session TTL).
 	RevokeTTL Duration `yaml:"revoke_ttl"`
+	// EndedAfter: a session without a request for this long has ended (or
+	// is paused) and is not revoked (default 30s). Its score can only rise
+	// with requests of its own, so one over the threshold was revoked
+	// while it played; what the reference or the window does after it
+	// stopped must not revoke a viewer who comes back.
+	EndedAfter Duration `yaml:"ended_after"`
 	// SMDE holds the parameters of the smde scorer.
 	SMDE SMDEConfig `yaml:"smde"`
 	// Concurrency holds the parameters of the concurrency scorer.
@@ -97,11 +103,38 @@ type ConcurrencyConfig struct {
 	// switches once, a return twice.
 	MinSwitches int `yaml:"min_switches"`
 	// LocationWeight is added per concurrent place beyond the first
-	// (default 0.5). A place is a /24 (IPv4) or /48 (IPv6) prefix.
+	// (default 0.6). A place is a /24 (IPv4) or /48 (IPv6) prefix.
 	LocationWeight float64 `yaml:"location_weight"`
 	// CountryWeight is added per country beyond the first among the
-	// concurrent places (default 0.5).
+	// concurrent places, and among the places of the spread (default 0.6).
 	CountryWeight float64 `yaml:"country_weight"`
+	// SpreadHold is how long a place counts as occupied after its last
+	// request, for the spread: the most places occupied at once over the
+	// window (default 60s). A token asked for from 20 places once every
+	// 30 s occupies 20 at once; a viewer moving from network to network,
+	// one or two.
+	SpreadHold Duration `yaml:"spread_hold"`
+	// SpreadAllowance is how many places at once the spread allows before
+	// it scores (default 4: a dual-stack phone moving from home Wi-Fi to
+	// mobile data shows an IPv4 and an IPv6 place on each).
+	SpreadAllowance int `yaml:"spread_allowance"`
+	// SpreadWeight is added per place of the spread beyond the allowance
+	// (default 0.4: 7 places score 1.2).
+	SpreadWeight float64 `yaml:"spread_weight"`
+	// RenditionsAllowed is how many renditions one viewer (address and
+	// user agent) may fetch segments of in parallel (default 2: a video
+	// rendition and an audio one). A player plays one video rendition at a
+	// time and switches; a restreamer pulls them all.
+	RenditionsAllowed int `yaml:"renditions_allowed"`
+	// RenditionWeight is added per rendition in parallel beyond the
+	// allowed (default 1.2).
+	RenditionWeight float64 `yaml:"rendition_weight"`
+	// BufferAllowance is the most media a player fetches ahead of real
+	// time, its forward buffer, whose download score is 1 (default 60s:
+	// ExoPlayer keeps 50 s, dash.js 60 s of long titles, hls.js 30 s). It
+	// needs the segments' media durations, which the edge learns from the
+	// manifests it serves (media_ms in the access events).
+	BufferAllowance Duration `yaml:"buffer_allowance"`
 	// SpeedLimit is the speed, in multiples of the reference rate, whose
 	// score is 1 (default 3).
 	SpeedLimit float64 `yaml:"speed_limit"`
@@ -117,8 +150,14 @@ type ConcurrencyConfig struct {
 	// MinSessions: speed is not scored from the median while fewer than
 	// this many sessions have played 5s (default 10).
 	MinSessions int `yaml:"min_sessions"`
-	// Threshold: a score at or above it revokes (default 1).
+	// Threshold: a score at or above threshold * (1 + margin) revokes
+	// (default 1).
 	Threshold float64 `yaml:"threshold"`
+	// Margin is how far past the threshold a score must be, as a
+	// fraction of it (default 0.1): a score a rounding away from the
+	// threshold (three devices at exactly three times the reference)
+	// never revokes, and the weights put every decisive count clear of it.
+	Margin float64 `yaml:"margin"`
 }
 
 // DefaultConfig returns the defaults.
@@ -132,6 +171,7 @@ func DefaultConfig() Config {
 		MinBytes:    1024,
 		MaxSessions: 500_000,
 		RevokeTTL:   Duration(7 * 24 * time.Hour),
+		EndedAfter:  Duration(30 * time.Second),
 		SMDE: SMDEConfig{
 			IPRate:             1,
 			IPPenalty:          1,
@@ -142,15 +182,22 @@ func DefaultConfig() Config {
 			ScoreThreshold:     2.2,
 		},
 		Concurrency: ConcurrencyConfig{
-			Slot:           Duration(time.Second),
-			MinOverlap:     2,
-			MinSwitches:    3,
-			LocationWeight: 0.5,
-			CountryWeight:  0.5,
-			SpeedLimit:     3,
-			MinSpan:        Duration(30 * time.Second),
-			MinSessions:    10,
-			Threshold:      1,
+			Slot:              Duration(time.Second),
+			MinOverlap:        2,
+			MinSwitches:       3,
+			LocationWeight:    0.6,
+			CountryWeight:     0.6,
+			SpreadHold:        Duration(60 * time.Second),
+			SpreadAllowance:   4,
+			SpreadWeight:      0.4,
+			RenditionsAllowed: 2,
+			RenditionWeight:   1.2,
+			BufferAllowance:   Duration(60 * time.Second),
+			SpeedLimit:        3,
+			MinSpan:           Duration(30 * time.Second),
+			MinSessions:       10,
+			Threshold:         1,
+			Margin:            0.1,
 		},
 	}
 }
@@ -195,6 +242,9 @@ func (c *Config) Validate() error {
 	if c.RevokeTTL.D() < time.Second {
 		bad("revoke_ttl", "must be at least 1s")
 	}
+	if c.EndedAfter.D() < c.Interval.D() || c.EndedAfter.D() > c.Lookback.D() {
+		bad("ended_after", "must be from the interval to the lookback")
+	}
 	weight := func(key string, v float64) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			bad(key, "must be a finite number >= 0")
@@ -228,6 +278,20 @@ func (c *Config) Validate() error {
 	}
 	weight("concurrency.location_weight", k.LocationWeight)
 	weight("concurrency.country_weight", k.CountryWeight)
+	if k.SpreadHold.D() < time.Second || k.SpreadHold.D() > c.Lookback.D() {
+		bad("concurrency.spread_hold", "must be from 1s to the lookback")
+	}
+	if k.SpreadAllowance < 1 || k.SpreadAllowance > maxPlaces {
+		bad("concurrency.spread_allowance", "must be from 1 to %d", maxPlaces)
+	}
+	weight("concurrency.spread_weight", k.SpreadWeight)
+	if k.RenditionsAllowed < 1 || k.RenditionsAllowed > maxRends {
+		bad("concurrency.renditions_allowed", "must be from 1 to %d", maxRends)
+	}
+	weight("concurrency.rendition_weight", k.RenditionWeight)
+	if k.BufferAllowance.D() < time.Second || k.BufferAllowance.D() > time.Hour {
+		bad("concurrency.buffer_allowance", "must be from 1s to 1h")
+	}
 	if math.IsNaN(k.SpeedLimit) || math.IsInf(k.SpeedLimit, 0) || k.SpeedLimit <= 0 {
 		bad("concurrency.speed_limit", "must be a finite number > 0")
 	}
@@ -240,6 +304,9 @@ func (c *Config) Validate() error {
 	}
 	if math.IsNaN(k.Threshold) || math.IsInf(k.Threshold, 0) || k.Threshold <= 0 {
 		bad("concurrency.threshold", "must be a finite number > 0")
+	}
+	if !(k.Margin >= 0 && k.Margin <= 1) {
+		bad("concurrency.margin", "must be from 0 to 1")
 	}
 	return errors.Join(errs...)
 }

@@ -51,6 +51,15 @@ type Decision struct {
 	// Features is the score's breakdown: the session's features and the
 	// score's terms, stored with the revocation.
 	Features map[string]float64 `json:"features"`
+	// Explanation says in words which features crossed which thresholds,
+	// with the numbers; stored with the revocation.
+	Explanation []string `json:"explanation"`
+	// Evidence is what the features counted: addresses, networks,
+	// countries, user agents, renditions.
+	Evidence *revocation.Evidence `json:"evidence,omitempty"`
+	// Ended is true when the session had no request for ended_after:
+	// such a decision is never enforced.
+	Ended bool `json:"ended,omitempty"`
 	// Outcome is what Tick did (Outcome*); empty from Evaluate.
 	Outcome string `json:"outcome,omitempty"`
 }
@@ -69,8 +78,14 @@ type Detector struct {
 	// bucketW and slotW are the widths of a window bucket and of a
 	// concurrency slot, ns; lookback is the window, ns; minSpan is
 	// concurrency.min_span in seconds.
+	// epochW is half the lookback (a viewer's rate counts the requests of
+	// one or two); spreadHold is concurrency.spread_hold, ns.
 	bucketW, slotW, lookback int64
-	minSpan                  float64
+	epochW, spreadHold       int64
+	// rendRecent is how recent a rendition's last segment must be for it
+	// to count as fetched in parallel, ns.
+	rendRecent int64
+	minSpan    float64
 	// scorers: the active one first, then the shadow ones.
 	scorers []scorer
 	metrics *metrics
@@ -106,6 +121,15 @@ type shard struct {
 // rarely waits.
 const nShards = 64
 
+// rendRecent is how recent a rendition's last segment must be to count as
+// fetched in parallel: longer than any segment.
+const rendRecent = 30 * time.Second
+
+// rendCoexist is how long two renditions must have been fetched side by
+// side to count as fetched in parallel: longer than the overlap of a
+// rendition switch or a channel change.
+const rendCoexist = 4 * time.Second
+
 // allowCache is how long an allowlisted session is not asked about again.
 const allowCache = 30 * time.Second
 
@@ -115,19 +139,22 @@ func New(cfg Config, deps Deps) (*Detector, error) {
 		return nil, err
 	}
 	d := &Detector{
-		cfg:      cfg,
-		deps:     deps,
-		now:      deps.Now,
-		log:      deps.Log,
-		seed:     maphash.MakeSeed(),
-		shards:   make([]shard, nShards),
-		perShard: max(1, (cfg.MaxSessions+nShards-1)/nShards),
-		bucketW:  int64(cfg.Lookback.D() / nBuckets),
-		slotW:    int64(cfg.Concurrency.Slot.D()),
-		lookback: int64(cfg.Lookback.D()),
-		minSpan:  cfg.Concurrency.MinSpan.D().Seconds(),
-		acted:    map[string]int64{},
-		allowed:  map[string]int64{},
+		cfg:        cfg,
+		deps:       deps,
+		now:        deps.Now,
+		log:        deps.Log,
+		seed:       maphash.MakeSeed(),
+		shards:     make([]shard, nShards),
+		perShard:   max(1, (cfg.MaxSessions+nShards-1)/nShards),
+		bucketW:    int64(cfg.Lookback.D() / nBuckets),
+		slotW:      int64(cfg.Concurrency.Slot.D()),
+		lookback:   int64(cfg.Lookback.D()),
+		epochW:     max(int64(cfg.Lookback.D()/2), 1),
+		spreadHold: int64(cfg.Concurrency.SpreadHold.D()),
+		rendRecent: int64(rendRecent),
+		minSpan:    cfg.Concurrency.MinSpan.D().Seconds(),
+		acted:      map[string]int64{},
+		allowed:    map[string]int64{},
 	}
 	if d.now == nil {
 		d.now = time.Now
@@ -240,6 +267,7 @@ func (d *Detector) Evaluate(now time.Time) []Decision {
 		sh.mu.Lock()
 		for id, s := range sh.m {
 			f, ok := s.features(d, ns)
+			f.shard = i
 			if !ok {
 				delete(sh.m, id)
 				d.tracked.Add(-1)
@@ -261,7 +289,8 @@ func (d *Detector) Evaluate(now time.Time) []Decision {
 			}
 			out = append(out, Decision{
 				Time: now, Scorer: sc.name(), SessionID: fs[i].id, Score: score, Threshold: sc.threshold(),
-				Active: si == 0, Features: sc.explain(&fs[i], &pop),
+				Active: si == 0, Features: sc.explain(&fs[i], &pop), Explanation: sc.words(&fs[i], &pop),
+				Evidence: d.evidence(&fs[i]), Ended: fs[i].idle >= d.cfg.EndedAfter.D().Seconds(),
 			})
 		}
 	}

@@ -8,12 +8,18 @@ import (
 // features are one session's features over the window at one time.
 type features struct {
 	id string
+	// s and shard locate the session, to gather the evidence of a
+	// decision (under the shard's lock).
+	s     *session
+	shard int
 	// requests is SMDE's request_cnt: distinct (IP, URI) pairs.
 	requests int
 	// hits is the requests, repeats included.
 	hits int
 	// first and last are the first and last requests, Unix ns.
 	first, last int64
+	// idle is the time since the last request, in seconds.
+	idle float64
 	// timeRange is SMDE's time_range: whole seconds from first to last, as
 	// date_diff('second', ...) counts them on logs of one-second precision.
 	timeRange int64
@@ -21,19 +27,50 @@ type features struct {
 	span float64
 	// bytes is the bytes sent.
 	bytes uint64
-	// Distinct IPs, /24-/48 prefixes, user agents, referers and countries.
+	// Distinct IPs (at least: a session remembers 16 viewers and 64
+	// places), /24-/48 prefixes, user agents, referers and countries.
 	ips, prefixes, uas, refs, countries int
+	// viewers is the distinct (address, user agent) pairs in the window.
+	viewers int
 	// concIPs is the most addresses active at the same time.
 	concIPs int
 	// locations is the most /24-/48 prefixes active at the same time, and
 	// locCountries the countries among them (at least 1 when locations is).
 	locations, locCountries int
-	// rate is hits per second over max(span, concurrency.min_span): a
-	// player filling its buffer at start is not fast.
-	rate float64
+	// locMask holds the places (indexes into s.places) of locations.
+	locMask uint64
+	// spread is the most places occupied at once over the window, a place
+	// occupied from its first request to spread_hold after its last, and
+	// spreadCountries the countries among them; spreadMask holds them,
+	// spreadFrom and spreadTo the first and last request among them.
+	spread, spreadCountries int
+	spreadMask              uint64
+	spreadFrom, spreadTo    int64
+	// renditions is the most renditions one viewer fetched in parallel
+	// (pairwise concurrent over the last 64 slots); rendViewer is that
+	// viewer (index into s.viewers) and rendMask its renditions.
+	renditions int
+	rendViewer int
+	rendMask   uint32
+	// rate is the fastest viewer's requests per second over
+	// max(time since its first request in the last half-lookback to a
+	// lookback, concurrency.min_span): a player filling its buffer at
+	// start is not fast, and a viewer's rate falls while it pauses or
+	// after it stops. rateViewer is that viewer.
+	rate       float64
+	rateViewer int
+	// ahead is the most media one viewer fetched beyond real time, in
+	// seconds (see rendition.media), and aheadRate the media seconds per
+	// wall second of that run of segments, aheadSpan its length.
+	ahead, aheadRate, aheadSpan float64
+	aheadViewer                 int
+	// active is the fastest viewer's requests per second over the time
+	// it played (first to last request, at least referenceSpan): what a
+	// session gives the reference median; 0 when no viewer played that long.
+	active float64
 }
 
-// referenceSpan is how long a session must have played for its hits per
+// referenceSpan is how long a viewer must have played for its hits per
 // second (over its span) to count in the median of the concurrency
 // scorer's reference rate. A young session's start buffer makes its rate
 // high, so the median errs high early on, and speeds low: the safe side.
@@ -42,10 +79,10 @@ const referenceSpan = 5.0
 // reference reports whether f counts in the reference median, and its
 // rate there.
 func (f *features) reference(d *Detector) (float64, bool) {
-	if f.span < min(referenceSpan, d.minSpan) {
+	if f.active <= 0 {
 		return 0, false
 	}
-	return float64(f.hits) / f.span, true
+	return f.active, true
 }
 
 // features computes s's features at now (Unix ns); false when s has no
@@ -53,7 +90,7 @@ func (f *features) reference(d *Detector) (float64, bool) {
 func (s *session) features(d *Detector, now int64) (features, bool) {
 	w := d.bucketW
 	lo := now/w - nBuckets + 1 // oldest bucket in the window
-	f := features{id: s.id, first: math.MaxInt64}
+	f := features{id: s.id, s: s, first: math.MaxInt64}
 	// The kept buckets are top-31..top: take their sums, less those that
 	// have left the window, and the first request from the oldest one
 	// left that has any.
@@ -77,44 +114,91 @@ func (s *session) features(d *Detector, now int64) (features, bool) {
 	f.requests, f.hits, f.bytes = int(reqs), int(hits), by
 	cutoff := lo * w
 	f.last = s.last
+	f.idle = max(float64(now-s.last)/1e9, 0)
 	f.timeRange = f.last/1e9 - f.first/1e9
 	f.span = float64(f.last-f.first) / 1e9
-	f.rate = float64(f.hits) / max(f.span, d.minSpan)
 	f.uas, f.refs, f.countries = countIn(s.uas, cutoff), countIn(s.refs, cutoff), countIn(s.ctys, cutoff)
+	k := &d.cfg.Concurrency
 
-	// Addresses in the window, and those active in the last 64 slots.
+	// Viewers: their speed, and the renditions each fetches in parallel.
 	nowSlot := now / d.slotW
 	var act [maxIPs]node
 	n := 0
-	var prefixes [maxIPs]uint64
-	for i := range s.ips {
-		ip := &s.ips[i]
-		if ip.last < cutoff {
+	var addrs [maxIPs]uint64
+	na := 0
+	epoch := now / d.epochW
+	f.rateViewer, f.rendViewer, f.aheadViewer = -1, -1, -1
+	for i := range s.viewers {
+		v := &s.viewers[i]
+		if v.last < cutoff {
 			continue
 		}
-		f.ips++
-		if !contains(prefixes[:f.prefixes], ip.prefix) {
-			prefixes[f.prefixes] = ip.prefix
-			f.prefixes++
+		f.viewers++
+		if !contains(addrs[:na], v.addr) {
+			addrs[na] = v.addr
+			na++
 		}
-		var b uint64
-		switch sh := nowSlot - ip.topSlot; {
-		case sh >= 64:
-		case sh >= 0:
-			b = ip.slots << uint(sh)
-		default: // a request stamped after now
-			b = ip.slots >> uint(-sh)
+		// Requests of the last one or two half-lookbacks, over the time
+		// from the first of them (or the viewer's first request) to now.
+		var h uint32
+		from := v.first
+		switch v.epoch {
+		case epoch:
+			h = v.hits + v.prev
+			from = max(from, (epoch-1)*d.epochW)
+		case epoch - 1:
+			h = v.hits
+			from = max(from, (epoch-1)*d.epochW)
 		}
-		if b != 0 {
-			act[n] = node{bits: b, prefix: ip.prefix, country: ip.country, last: ip.last}
+		if h > 0 {
+			if r := float64(h) / max(float64(now-from)/1e9, d.minSpan); r > f.rate {
+				f.rate, f.rateViewer = r, i
+			}
+			if sp := float64(v.last-from) / 1e9; sp >= min(referenceSpan, d.minSpan) {
+				f.active = max(f.active, float64(h)/sp)
+			}
+		}
+		if b := shifted(v.slots, v.topSlot, nowSlot); b != 0 {
+			act[n] = node{bits: b, prefix: v.prefix, country: v.country, last: v.last, addr: v.addr}
 			n++
 		}
+		if c, m := parallel(v.rends, now-d.rendRecent); c > f.renditions {
+			f.renditions, f.rendViewer, f.rendMask = c, i, m
+		}
+		for j := range v.rends {
+			r := &v.rends[j]
+			if a := float64(r.ahead(now)) / 1000; a > f.ahead {
+				f.ahead, f.aheadViewer = a, i
+				f.aheadSpan = float64(r.levelAt-r.runAt) / 1e9
+				f.aheadRate = float64(r.runMS) / 1000 / max(f.aheadSpan, 1)
+			}
+		}
 	}
+	f.ips = na
+
+	// Places over the window: how many one could occupy at once.
+	s.spreadOf(&f, d, cutoff)
+	f.ips = max(f.ips, f.prefixes)
+
 	if n == 0 {
 		return f, true
 	}
-	k := &d.cfg.Concurrency
-	f.concIPs = bits.OnesCount32(bestClique(act[:n], k.MinOverlap, k.MinSwitches, func(m uint32) float64 {
+	// Addresses at once: the viewers of one address are one node.
+	var ads [maxIPs]node
+	nad := 0
+	for _, a := range act[:n] {
+		j := 0
+		for j < nad && ads[j].addr != a.addr {
+			j++
+		}
+		if j == nad {
+			ads[nad] = a
+			nad++
+			continue
+		}
+		ads[j].bits |= a.bits
+	}
+	f.concIPs = bits.OnesCount32(bestClique(ads[:nad], k.MinOverlap, k.MinSwitches, func(m uint32) float64 {
 		return float64(bits.OnesCount32(m))
 	}))
 	// Places: the addresses of one prefix are one place; its country is
@@ -141,14 +225,122 @@ func (s *session) features(d *Detector, now int64) (features, bool) {
 	}
 	best := bestClique(locs[:nl], k.MinOverlap, k.MinSwitches, score)
 	f.locations, f.locCountries = bits.OnesCount32(best), countriesOf(locs[:nl], best)
+	for i := range nl {
+		if best&(1<<i) == 0 {
+			continue
+		}
+		for j := range s.places {
+			if s.places[j].prefix == locs[i].prefix {
+				f.locMask |= 1 << j
+			}
+		}
+	}
 	return f, true
 }
 
-// node is an address or a place active in the last 64 slots.
+// parallel returns the most renditions of rs fetched in parallel, and
+// which: renditions each fetched since recent, fetched side by side for
+// rendCoexist, whose last segments share at least two numbers (the same
+// media time fetched in both, over and over). A player fetches its video
+// and audio renditions so; switching video rendition it goes on from the
+// next number, however often it switches, and a viewer zapping to another
+// channel or title stops fetching the first.
+func parallel(rs []rendition, recent int64) (int, uint32) {
+	var in [maxRends]int
+	n := 0
+	for j := range rs {
+		if rs[j].last >= recent {
+			in[n] = j
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	m := maxClique(n, func(a, b int) bool {
+		x, y := &rs[in[a]], &rs[in[b]]
+		return min(x.last, y.last)-max(x.first, y.first) >= int64(rendCoexist) && x.shared(y) >= 2
+	},
+		func(m uint32) float64 { return float64(bits.OnesCount32(m)) })
+	var mask uint32
+	for k := range n {
+		if m&(1<<k) != 0 {
+			mask |= 1 << in[k]
+		}
+	}
+	return bits.OnesCount32(m), mask
+}
+
+// shifted returns an activity bitmap whose bit 0 is slot top as seen at
+// slot now: bit k set when active k slots before now's.
+func shifted(b uint64, top, now int64) uint64 {
+	switch sh := now - top; {
+	case sh >= 64:
+		return 0
+	case sh >= 0:
+		return b << uint(sh)
+	default: // a request stamped after now
+		return b >> uint(-sh)
+	}
+}
+
+// spreadOf computes the places of s in the window (prefixes) and the most
+// of them occupied at once, each from its first request to spread_hold
+// after its last: a viewer moving from network to network occupies one
+// or two at a time, however long it plays; a token handed to many places
+// occupies them all, however rarely each asks.
+func (s *session) spreadOf(f *features, d *Detector, cutoff int64) {
+	var in [maxPlaces]int8
+	n := 0
+	for i := range s.places {
+		if s.places[i].last >= cutoff {
+			in[n] = int8(i)
+			n++
+		}
+	}
+	f.prefixes = n
+	if n == 0 {
+		return
+	}
+	hold := d.spreadHold
+	k := &d.cfg.Concurrency
+	bestScore := math.Inf(-1)
+	// The most intervals overlap at the start of one of them.
+	for _, i := range in[:n] {
+		at := s.places[i].first
+		var m uint64
+		c, from, to := 0, int64(math.MaxInt64), int64(0)
+		var ctys [maxPlaces]uint16
+		nc := 0
+		for _, j := range in[:n] {
+			p := &s.places[j]
+			if p.first > at || p.last+hold < at {
+				continue
+			}
+			m |= 1 << j
+			c++
+			from, to = min(from, p.first), max(to, p.last)
+			if p.country != 0 && !contains(ctys[:nc], p.country) {
+				ctys[nc] = p.country
+				nc++
+			}
+		}
+		nc = max(nc, 1)
+		sc := k.SpreadWeight*float64(max(c-k.SpreadAllowance, 0)) + k.CountryWeight*float64(nc-1)
+		if sc > bestScore || sc == bestScore && c > f.spread {
+			bestScore = sc
+			f.spread, f.spreadCountries, f.spreadMask, f.spreadFrom, f.spreadTo = c, nc, m, from, to
+		}
+	}
+}
+
+// node is a viewer, an address, a place or a rendition active in the
+// last 64 slots.
 type node struct {
 	// bits: bit k set when active k slots before now's.
 	bits    uint64
 	prefix  uint64
+	addr    uint64
 	country uint16
 	last    int64
 }
@@ -235,13 +427,20 @@ func switches(a, b uint64) int {
 // concurrent, the one of the highest score (ties: the larger). At most 16
 // nodes; Bron-Kerbosch with a pivot, on bitmasks.
 func bestClique(ns []node, minOverlap, minSwitches int, score func(uint32) float64) uint32 {
-	if len(ns) == 1 {
+	return maxClique(len(ns), func(i, j int) bool { return concurrent(ns[i].bits, ns[j].bits, minOverlap, minSwitches) }, score)
+}
+
+// maxClique returns, among the maximal sets of n nodes (at most 16) that
+// are pairwise adjacent, the one of the highest score (ties: the larger).
+// Bron-Kerbosch with a pivot, on bitmasks.
+func maxClique(n int, adjacent func(i, j int) bool, score func(uint32) float64) uint32 {
+	if n == 1 {
 		return 1
 	}
 	var adj [maxIPs]uint32
-	for i := range ns {
-		for j := i + 1; j < len(ns); j++ {
-			if concurrent(ns[i].bits, ns[j].bits, minOverlap, minSwitches) {
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if adjacent(i, j) {
 				adj[i] |= 1 << j
 				adj[j] |= 1 << i
 			}
@@ -266,6 +465,6 @@ func bestClique(ns []node, minOverlap, minSwitches int, score func(uint32) float
 			x |= 1 << v
 		}
 	}
-	visit(0, uint32(1)<<len(ns)-1, 0)
+	visit(0, uint32(1)<<n-1, 0)
 	return best
 }

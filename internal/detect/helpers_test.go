@@ -53,6 +53,9 @@ type player struct {
 	// unproven marks the player's session id as written in front of a
 	// token that does not prove it (an exc path, someone else's id).
 	unproven bool
+	// mediaMS is the media duration the edge gives each segment (0: the
+	// edge learned none).
+	mediaMS uint32
 }
 
 func (p player) events() []accesslog.Event { return p.eventsAt(t0) }
@@ -71,7 +74,7 @@ func (p player) eventsAt(base time.Time) []accesslog.Event {
 			out = append(out, accesslog.Event{
 				Time: base.Add(p.from + p.phase), SessionID: p.session, SessionUnproven: p.unproven, Verdict: accesslog.VerdictAllow, Status: 200,
 				ViewerIP: p.ip, Country: p.country, UserAgent: p.ua, Referer: p.referer, Method: "GET",
-				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg), BytesSent: 400_000,
+				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg+100_000), BytesSent: 400_000, MediaMS: p.mediaMS,
 			})
 		}
 	}
@@ -89,7 +92,7 @@ func (p player) eventsAt(base time.Time) []accesslog.Event {
 			out = append(out, accesslog.Event{
 				Time: base.Add(at), SessionID: p.session, SessionUnproven: p.unproven, Verdict: accesslog.VerdictAllow, Status: 200,
 				ViewerIP: p.ip, Country: p.country, UserAgent: p.ua, Referer: p.referer, Method: "GET",
-				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg), BytesSent: 400_000,
+				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg+100_000), BytesSent: 400_000, MediaMS: p.mediaMS,
 			})
 		}
 	}

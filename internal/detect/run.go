@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/smd-media/smd/internal/revocation"
@@ -43,6 +44,9 @@ const (
 	// OutcomeFailed: the allowlist or the revocation store failed; the
 	// next evaluation tries again.
 	OutcomeFailed = "failed"
+	// OutcomeEnded: the session had no request for ended_after; it is
+	// not revoked (see Config.EndedAfter).
+	OutcomeEnded = "ended"
 )
 
 // Run evaluates every interval until ctx ends, acting on the decisions
@@ -87,6 +91,8 @@ func (d *Detector) Tick(ctx context.Context, now time.Time) []Decision {
 			dec.Outcome = OutcomeShadow
 		case d.cfg.DryRun:
 			dec.Outcome = OutcomeDryRun
+		case dec.Ended:
+			dec.Outcome = OutcomeEnded
 		default:
 			var err error
 			dec.Outcome, err = d.enforce(ctx, &dec, ns, repeat)
@@ -159,9 +165,11 @@ func (d *Detector) enforce(ctx context.Context, dec *Decision, now int64, repeat
 	}
 	e := revocation.Entry{
 		SessionID: id, Type: revocation.TypeAuto, By: "detector", RevokedAt: dec.Time,
-		Score:    dec.Score,
-		Reason:   fmt.Sprintf("%s score %.3g over %.3g", dec.Scorer, dec.Score, dec.Threshold),
-		Features: dec.Features,
+		Score:       dec.Score,
+		Reason:      reason(dec),
+		Features:    dec.Features,
+		Explanation: dec.Explanation,
+		Evidence:    dec.Evidence,
 	}
 	if _, err := d.deps.Revoker.Revoke(ctx, e, d.cfg.RevokeTTL.D()); err != nil {
 		var fe *revocation.FieldError
@@ -175,6 +183,19 @@ func (d *Detector) enforce(ctx context.Context, dec *Decision, now int64, repeat
 	return OutcomeRevoked, nil
 }
 
+// reason is the revocation's one-line reason: the first sentence of the
+// explanation (the term that decided), at most 1024 bytes.
+func reason(dec *Decision) string {
+	r := fmt.Sprintf("%s score %s over %s", dec.Scorer, number(dec.Score, dec.Threshold), number(dec.Threshold, 0))
+	if len(dec.Explanation) > 1 {
+		r = dec.Explanation[0]
+	}
+	if len(r) > 1024 {
+		r = strings.ToValidUTF8(r[:1024], "")
+	}
+	return r
+}
+
 // report logs, counts and hands on a decision.
 func (d *Detector) report(dec Decision) {
 	d.metrics.decided(dec)
@@ -183,7 +204,7 @@ func (d *Detector) report(dec Decision) {
 		lvl = slog.LevelWarn
 	}
 	d.log.Log(context.Background(), lvl, "detect: decision", "scorer", dec.Scorer, "session_id", dec.SessionID,
-		"score", dec.Score, "threshold", dec.Threshold, "outcome", dec.Outcome)
+		"score", dec.Score, "threshold", dec.Threshold, "outcome", dec.Outcome, "why", reason(&dec))
 	if d.deps.OnDecision != nil {
 		d.deps.OnDecision(dec)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,8 +146,18 @@ func TestTickRevokesThroughTheStore(t *testing.T) {
 		t.Fatalf("x not revoked: %v %v", ok, err)
 	}
 	if e.Type != revocation.TypeAuto || e.By != "detector" || !e.RevokedAt.Equal(now) || e.ExpiresAt.Sub(e.RevokedAt) != 7*24*time.Hour ||
-		e.Score != 2 || e.Features["places"] != 3 || e.Features["place_countries"] != 3 || e.Reason == "" {
+		e.Score != 2.4 || e.Features["places"] != 3 || e.Features["place_countries"] != 3 || e.Reason == "" {
 		t.Errorf("revocation %+v", e)
+	}
+	// It explains itself: the places, their countries, in words and as
+	// evidence.
+	if len(e.Explanation) < 2 || !strings.HasPrefix(e.Explanation[0], "played from 3 places at the same time in 3 countries") ||
+		e.Reason != e.Explanation[0] {
+		t.Errorf("explanation %q, reason %q", e.Explanation, e.Reason)
+	}
+	if ev := e.Evidence; ev == nil || len(ev.Addresses) != 3 || !slices.Equal(ev.Countries, []string{"BR", "DE", "US"}) ||
+		len(ev.UserAgents) != 3 || ev.From.IsZero() || !ev.To.After(ev.From) {
+		t.Errorf("evidence %+v", e.Evidence)
 	}
 	for _, id := range []string{"y", "allowed1"} {
 		if _, ok, _ := st.rev.Get(ctx, id); ok {

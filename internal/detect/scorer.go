@@ -9,6 +9,9 @@ type scorer interface {
 	score(f *features, p *population) (float64, bool)
 	// explain returns the features and terms behind the score.
 	explain(f *features, p *population) map[string]float64
+	// words explains the decision in an operator's words: a sentence per
+	// term over the threshold, with its numbers, and the score.
+	words(f *features, p *population) []string
 }
 
 func newScorer(name string, cfg *Config) scorer {

@@ -4,12 +4,15 @@ import (
 	"hash/maphash"
 	"math"
 	"net/netip"
+	"strings"
 
 	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/mediatime"
 )
 
-// Sizes of a session's state: about 1.5 KB with one address, one user
-// agent and one referer, whatever the session's traffic.
+// Sizes of a session's state: about 1.8 KB with one viewer (address and
+// user agent) fetching two renditions and one referer, whatever the
+// session's traffic; more only for sessions seen from many places.
 const (
 	// nBuckets is the number of time buckets of the lookback window.
 	nBuckets = 32
@@ -19,9 +22,16 @@ const (
 	// forgotten first, so a pair repeated within the last 32 distinct
 	// pairs is never counted twice; segments are not requested again.
 	nPairs = 32
-	// maxIPs is how many addresses a session remembers; beyond, the least
-	// recently active is forgotten (the session is far past any limit).
+	// maxIPs is how many viewers (address and user agent) a session
+	// remembers; beyond, the least recently active is forgotten (the
+	// session is far past any limit of presence at once).
 	maxIPs = 16
+	// maxPlaces is how many places (/24 or /48 prefixes) a session
+	// remembers over the window, the least recently active forgotten
+	// first: 64 is well past the spread that revokes.
+	maxPlaces = 64
+	// maxRends is how many renditions a viewer remembers.
+	maxRends = 8
 	// maxSeen is how many user agents, referers and countries a session
 	// remembers, with the same rule.
 	maxSeen = 8
@@ -52,14 +62,88 @@ type pair struct {
 	bk uint32
 }
 
-// ipState is one address of a session.
-type ipState struct {
-	key     uint64 // hash of the address as written in the event
+// viewer is one device of a session: one address and one user agent.
+type viewer struct {
+	key     uint64 // hash of the address and the user agent
+	addr    uint64 // hash of the address as written in the event
 	prefix  uint64 // hash of its /24 (IPv4) or /48 (IPv6)
+	first   int64  // first request, Unix ns
 	last    int64  // latest request, Unix ns
 	topSlot int64  // slot of bit 0 of slots
 	slots   uint64 // bit k set: a request in slot topSlot-k
-	country uint16 // of its latest request; 0 unknown
+	// epoch numbers the half-lookback the counts are of: hits counts the
+	// requests of epoch, prev those of the one before.
+	epoch      int64
+	hits, prev uint32
+	country    uint16     // of its latest request; 0 unknown
+	ip         netip.Addr // the address, for the evidence (invalid: unreadable)
+	ua         string     // the user agent, for the evidence
+	// rends are the renditions the viewer fetched segments of.
+	rends []rendition
+}
+
+// rendition is one rendition (HLS variant or audio rendition, DASH
+// representation) a viewer fetches segments of, told apart by the
+// segment paths' template: the path with its last run of digits (the
+// segment number or time) left out.
+type rendition struct {
+	key uint64 // hash of the template
+	// first and last are the first and latest segments, Unix ns; first
+	// starts again after a pause of rendRecent.
+	first, last int64
+	// nums are the numbers (the digits the template leaves out) of the
+	// last segments, n of them written in all.
+	nums [rendNums]uint32
+	n    uint32
+	// The media fetched beyond real time, from the segments' media_ms: a
+	// player's forward buffer as a leaky bucket. level is the media
+	// fetched and not yet drained at 1 s per s as of levelAt; it starts
+	// again at a jump in the numbers (a seek: the player drops its
+	// buffer). runAt and runMS are the start of the current run of
+	// consecutive segments and the media fetched in it; lastNum and step
+	// are the last number and the last step between two.
+	level, runMS   float32
+	levelAt, runAt int64
+	lastNum, step  uint32
+	name           string // the template, for the evidence
+}
+
+// rendNums is how many segment numbers a rendition remembers.
+const rendNums = 4
+
+// note records segment number num.
+func (r *rendition) note(num uint32) {
+	for _, x := range r.nums[:min(r.n, rendNums)] {
+		if x == num {
+			return
+		}
+	}
+	r.nums[r.n%rendNums] = num
+	r.n++
+}
+
+// shared counts the segment numbers r and o both remember.
+func (r *rendition) shared(o *rendition) int {
+	c := 0
+	for _, x := range r.nums[:min(r.n, rendNums)] {
+		for _, y := range o.nums[:min(o.n, rendNums)] {
+			if x == y {
+				c++
+				break
+			}
+		}
+	}
+	return c
+}
+
+// place is one /24 (IPv4) or /48 (IPv6) prefix a session was seen from,
+// kept for the whole window: many places one after another are as
+// telling as many at once.
+type place struct {
+	prefix      uint64
+	first, last int64
+	country     uint16
+	addr        netip.Addr // the latest address, for the evidence
 }
 
 // seen is one user agent, referer or country of a session.
@@ -82,7 +166,8 @@ type session struct {
 	bk              [nBuckets]bucket
 	pairs           [nPairs]pair
 	npairs          int
-	ips             []ipState
+	viewers         []viewer
+	places          []place
 	uas, refs, ctys []seen
 }
 
@@ -116,14 +201,19 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) {
 	if t > s.last {
 		s.last = t
 	}
-	ip := s.addr(d, ev.ViewerIP, t, country(ev.Country))
+	cty := country(ev.Country)
+	ip := s.viewer(d, ev, t, cty)
+	s.place(ip.ip, ip.prefix, t, cty, d.spreadHold)
+	if rk, num, ok := mediatime.Key(d.seed, ev.OriginPath); ok {
+		ip.rendition(rk, num, ev.OriginPath, t, ev.MediaMS)
+	}
 	s.uas = touch(s.uas, maphash.String(d.seed, ev.UserAgent), t)
 	// An absent referer counts as one value, as CloudFront's "-" does.
 	s.refs = touch(s.refs, maphash.String(d.seed, ev.Referer), t)
-	if c := country(ev.Country); c != 0 {
-		s.ctys = touch(s.ctys, uint64(c), t)
+	if cty != 0 {
+		s.ctys = touch(s.ctys, uint64(cty), t)
 	}
-	fp := uint32((maphash.String(d.seed, ev.OriginPath) ^ ip.key*0x9e3779b97f4a7c15) >> 32)
+	fp := uint32((maphash.String(d.seed, ev.OriginPath) ^ ip.addr*0x9e3779b97f4a7c15) >> 32)
 	s.countPair(fp, idx)
 }
 
@@ -181,30 +271,33 @@ func (s *session) countPair(fp uint32, idx int64) {
 	s.pairs[v] = pair{fp, rel}
 }
 
-// addr records a request from the address a and returns its state.
-func (s *session) addr(d *Detector, a string, t int64, cty uint16) *ipState {
-	key := maphash.String(d.seed, a)
-	var ip *ipState
-	for i := range s.ips {
-		if s.ips[i].key == key {
-			ip = &s.ips[i]
+// viewer records a request of ev at t and returns its viewer's state.
+func (s *session) viewer(d *Detector, ev *accesslog.Event, t int64, cty uint16) *viewer {
+	addr := maphash.String(d.seed, ev.ViewerIP)
+	key := addr ^ maphash.String(d.seed, ev.UserAgent)*0x9e3779b97f4a7c15
+	var ip *viewer
+	for i := range s.viewers {
+		if s.viewers[i].key == key {
+			ip = &s.viewers[i]
 			break
 		}
 	}
 	if ip == nil {
-		n := ipState{key: key, prefix: prefixHash(d.seed, a), topSlot: t / d.slotW}
-		if len(s.ips) < maxIPs {
-			s.ips = append(s.ips, n)
-			ip = &s.ips[len(s.ips)-1]
+		a, pfx := parseAddr(d.seed, ev.ViewerIP)
+		n := viewer{key: key, addr: addr, prefix: pfx, ip: a, first: t, topSlot: t / d.slotW,
+			epoch: t / d.epochW, ua: strings.Clone(ev.UserAgent)}
+		if len(s.viewers) < maxIPs {
+			s.viewers = append(s.viewers, n)
+			ip = &s.viewers[len(s.viewers)-1]
 		} else {
 			v := 0
-			for i := range s.ips {
-				if s.ips[i].last < s.ips[v].last {
+			for i := range s.viewers {
+				if s.viewers[i].last < s.viewers[v].last {
 					v = i
 				}
 			}
-			s.ips[v] = n
-			ip = &s.ips[v]
+			s.viewers[v] = n
+			ip = &s.viewers[v]
 		}
 	}
 	if t >= ip.last {
@@ -213,19 +306,150 @@ func (s *session) addr(d *Detector, a string, t int64, cty uint16) *ipState {
 			ip.country = cty
 		}
 	}
-	slot := t / d.slotW
-	if slot > ip.topSlot {
-		if sh := slot - ip.topSlot; sh >= 64 {
-			ip.slots = 0
+	ip.first = min(ip.first, t)
+	switch e := t / d.epochW; {
+	case e > ip.epoch:
+		if e == ip.epoch+1 {
+			ip.prev = ip.hits
 		} else {
-			ip.slots <<= uint(sh)
+			ip.prev = 0
 		}
-		ip.topSlot = slot
+		ip.hits, ip.epoch = 1, e
+	case e == ip.epoch:
+		ip.hits++
+	case e == ip.epoch-1:
+		ip.prev++
 	}
-	if k := ip.topSlot - slot; k < 64 {
-		ip.slots |= 1 << uint(k)
-	}
+	ip.topSlot, ip.slots = mark(ip.topSlot, ip.slots, t/d.slotW)
 	return ip
+}
+
+// mark sets the bit of slot in an activity bitmap whose bit 0 is top,
+// moving top forward to slot when it is later.
+func mark(top int64, bits uint64, slot int64) (int64, uint64) {
+	if slot > top {
+		if sh := slot - top; sh >= 64 {
+			bits = 0
+		} else {
+			bits <<= uint(sh)
+		}
+		top = slot
+	}
+	if k := top - slot; k < 64 {
+		bits |= 1 << uint(k)
+	}
+	return top, bits
+}
+
+// rendition records segment num of the rendition rk (path p) at t,
+// holding ms of media (0: unknown).
+func (v *viewer) rendition(rk uint64, num uint32, p string, t int64, ms uint32) {
+	var r *rendition
+	for i := range v.rends {
+		if v.rends[i].key == rk {
+			r = &v.rends[i]
+			break
+		}
+	}
+	if r == nil {
+		n := rendition{key: rk, first: t, last: t, name: mediatime.Template(p)}
+		if len(v.rends) < maxRends {
+			v.rends = append(v.rends, n)
+			r = &v.rends[len(v.rends)-1]
+		} else {
+			old := 0
+			for i := range v.rends {
+				if v.rends[i].last < v.rends[old].last {
+					old = i
+				}
+			}
+			v.rends[old] = n
+			r = &v.rends[old]
+		}
+	}
+	if t > r.last+int64(rendRecent) {
+		r.first = t
+	}
+	r.first = min(r.first, t)
+	r.last = max(r.last, t)
+	if ms > 0 {
+		r.media(num, t, ms)
+	}
+	r.note(num)
+}
+
+// media adds segment num, of ms milliseconds of media, fetched at t to
+// the rendition's forward buffer (before note records num).
+func (r *rendition) media(num uint32, t int64, ms uint32) {
+	for _, x := range r.nums[:min(r.n, rendNums)] {
+		if x == num {
+			return // fetched again: no new media
+		}
+	}
+	if t > r.levelAt {
+		r.level = max(0, r.level-float32(t-r.levelAt)/1e6)
+		r.levelAt = t
+	}
+	d := num - r.lastNum // modulo 2^32: backwards is huge
+	switch {
+	case r.n == 0 || r.runAt == 0:
+		r.runAt, r.runMS, r.level, r.levelAt = t, 0, 0, t
+	case r.step == 0 && d > 0 && d < 1<<31:
+		r.step = d
+	case d == 0 || d > 2*max(r.step, 1):
+		// A jump, forward or back: a seek, whose player dropped its
+		// buffer; or a second device on the rendition.
+		r.runAt, r.runMS, r.level, r.levelAt = t, 0, 0, t
+	default:
+		r.step = d
+	}
+	r.level += float32(ms)
+	r.runMS += float32(ms)
+	r.lastNum = num
+}
+
+// ahead returns the rendition's forward buffer at now, in ms.
+func (r *rendition) ahead(now int64) float32 {
+	if now <= r.levelAt {
+		return r.level
+	}
+	return max(0, r.level-float32(now-r.levelAt)/1e6)
+}
+
+// place records a request from the address a, of prefix pfx, at t. A
+// place is occupied from its first request to hold after its last: one
+// that comes back after longer is occupied again from then on.
+func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int64) {
+	for i := range s.places {
+		p := &s.places[i]
+		if p.prefix != pfx {
+			continue
+		}
+		if t > p.last+hold {
+			p.first = t
+		}
+		p.first = min(p.first, t)
+		if t >= p.last {
+			p.last = t
+			if cty != 0 {
+				p.country = cty
+			}
+			p.addr = a
+		}
+		return
+	}
+	n := place{prefix: pfx, first: t, last: t, country: cty, addr: a}
+	if len(s.places) < maxPlaces {
+		s.places = append(s.places, n)
+		return
+	}
+	v := 0
+	for i := range s.places {
+		if s.places[i].last < s.places[v].last {
+			v = i
+		}
+	}
+	s.places[v] = n
 }
 
 // touch records h at t in l, forgetting the least recent beyond maxSeen.
@@ -257,25 +481,25 @@ func country(c string) uint16 {
 	return uint16(c[0])<<8 | uint16(c[1])
 }
 
-// prefixHash hashes the /24 of an IPv4 address or the /48 of an IPv6 one
-// (the network a household or a mobile carrier's gateway hands out); an
-// unreadable address is its own prefix.
-func prefixHash(seed maphash.Seed, a string) uint64 {
+// parseAddr reads an address and hashes its /24 (IPv4) or /48 (IPv6):
+// the network a household or a mobile carrier's gateway hands out. An
+// unreadable address is invalid and its own prefix.
+func parseAddr(seed maphash.Seed, a string) (netip.Addr, uint64) {
 	ip, err := netip.ParseAddr(a)
 	if err != nil {
-		return maphash.String(seed, "?"+a)
+		return netip.Addr{}, maphash.String(seed, "?"+a)
 	}
-	ip = ip.Unmap()
+	ip = ip.Unmap().WithZone("")
 	bits := 48
 	if ip.Is4() {
 		bits = 24
 	}
 	p, err := ip.Prefix(bits)
 	if err != nil {
-		return maphash.String(seed, "?"+a)
+		return netip.Addr{}, maphash.String(seed, "?"+a)
 	}
 	b, _ := p.MarshalBinary() // never fails
-	return maphash.Bytes(seed, b)
+	return ip, maphash.Bytes(seed, b)
 }
 
 // countIn counts the entries of l seen at or after cutoff.

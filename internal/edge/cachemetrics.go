@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smd-media/smd/internal/cache"
+	"github.com/smd-media/smd/internal/mediatime"
 )
 
 // registerCacheMetrics exposes the cache's counters, read at scrape time.
@@ -28,5 +29,21 @@ func registerCacheMetrics(reg prometheus.Registerer, c *cache.Cache) {
 		counter("smd_edge_origin_bytes_total", "Body bytes read from origins.", func(s cache.Stats) int64 { return s.OriginBytes }),
 		gauge("smd_edge_cache_objects", "Objects in the cache.", func(s cache.Stats) int64 { return s.Objects }),
 		gauge("smd_edge_cache_bytes", "Memory held by cached objects.", func(s cache.Stats) int64 { return s.BytesHeld }),
+	)
+}
+
+// registerDurationMetrics registers the metrics of the segment durations
+// learned from manifests.
+func registerDurationMetrics(reg prometheus.Registerer, d *mediatime.Durations) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_media_renditions",
+			Help: "Renditions whose segment duration the edge learned from the manifests it served."},
+			func() float64 { return float64(d.Len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_media_manifests_read_total",
+			Help: "Manifests fetched from origins and read for segment durations."},
+			func() float64 { return float64(d.Learned.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_media_manifests_refused_total",
+			Help: "Manifests fetched from origins that did not parse (no durations learned from them)."},
+			func() float64 { return float64(d.Refused.Load()) }),
 	)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/smd-media/smd/internal/cache"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/geo"
+	"github.com/smd-media/smd/internal/mediatime"
 	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
@@ -52,6 +53,9 @@ type Deps struct {
 	Geo geo.Locator
 	// Fetcher serves objects.
 	Fetcher Fetcher
+	// Durations gives segments their media duration in access events
+	// (learned from the manifests served, see mediatime); none when nil.
+	Durations *mediatime.Durations
 	// Access receives one event per request; none when nil.
 	Access AccessLogger
 	// Log receives operational messages.
@@ -64,22 +68,23 @@ type Deps struct {
 
 // Edge is the request pipeline. It is an http.Handler.
 type Edge struct {
-	id      string
-	format  token.Format
-	keys    token.KeyRing
-	revoked revocation.Checker
-	viewers viewers
-	routes  routes
-	cors    cors
-	status  map[string]int
-	fetcher Fetcher
-	access  AccessLogger
-	log     *slog.Logger
-	metrics *metrics
-	now     func() time.Time
-	reqID   atomic.Uint64
-	scans   proofScans // revokedByProof
-	idBase  string
+	id        string
+	durations *mediatime.Durations
+	format    token.Format
+	keys      token.KeyRing
+	revoked   revocation.Checker
+	viewers   viewers
+	routes    routes
+	cors      cors
+	status    map[string]int
+	fetcher   Fetcher
+	access    AccessLogger
+	log       *slog.Logger
+	metrics   *metrics
+	now       func() time.Time
+	reqID     atomic.Uint64
+	scans     proofScans // revokedByProof
+	idBase    string
 	// rejected counts refused requests (reqID counts all of them).
 	rejected atomic.Uint64
 
@@ -146,19 +151,20 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
 	e := &Edge{
-		id:      cfg.ID,
-		format:  d.Format,
-		keys:    d.Keys,
-		revoked: d.Revoked,
-		viewers: viewers{trusted: trusted, geoHeaders: cfg.Geo.Source == "headers"},
-		routes:  rs,
-		cors:    newCORS(cfg.CORS),
-		status:  cfg.Status,
-		fetcher: d.Fetcher,
-		access:  d.Access,
-		log:     d.Log,
-		now:     d.Now,
-		idBase:  strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-",
+		id:        cfg.ID,
+		durations: d.Durations,
+		format:    d.Format,
+		keys:      d.Keys,
+		revoked:   d.Revoked,
+		viewers:   viewers{trusted: trusted, geoHeaders: cfg.Geo.Source == "headers"},
+		routes:    rs,
+		cors:      newCORS(cfg.CORS),
+		status:    cfg.Status,
+		fetcher:   d.Fetcher,
+		access:    d.Access,
+		log:       d.Log,
+		now:       d.Now,
+		idBase:    strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-",
 	}
 	if cfg.Geo.Source == "mmdb" {
 		e.viewers.locator = d.Geo
@@ -446,6 +452,9 @@ func (e *Edge) finish(x *exchange) {
 	ev.Method = x.r.Method
 	ev.Route = routeName
 	ev.OriginPath = x.originPath
+	if status == http.StatusOK || status == http.StatusPartialContent {
+		ev.MediaMS, _ = e.durations.Lookup(x.originPath)
+	}
 	e.access.Log(ev)
 }
 

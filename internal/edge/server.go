@@ -25,6 +25,7 @@ import (
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/h1"
 	"github.com/smd-media/smd/internal/keyring"
+	"github.com/smd-media/smd/internal/mediatime"
 	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token"
 )
@@ -150,7 +151,13 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.geo, d.Geo = db, db
 	}
+	durations := mediatime.NewDurations()
 	c, err := cache.New(cache.Config{
+		OnPlaylist: func(u string, body []byte) {
+			if _, err := durations.Learn(u, body); err != nil {
+				s.log.Debug("edge: a manifest taught no segment durations", "url", u, "err", err)
+			}
+		},
 		MaxBytes:              int64(cfg.Cache.MaxBytes),
 		MaxObjectBytes:        int64(cfg.Cache.MaxObjectBytes),
 		PlaylistTTL:           cfg.Cache.PlaylistTTL.D(),
@@ -166,7 +173,8 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
-	s.cache, d.Fetcher = c, c
+	s.cache, d.Fetcher, d.Durations = c, c, durations
+	registerDurationMetrics(reg, durations)
 	registerCacheMetrics(reg, c)
 
 	if cfg.AccessLog.File != "" {

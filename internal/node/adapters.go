@@ -17,7 +17,21 @@ import (
 type sessions struct{ s *revocation.Store }
 
 func (a sessions) Revoke(ctx context.Context, r control.Revocation, ttl time.Duration) (uint64, error) {
-	return a.s.Revoke(ctx, revocation.Entry(r), ttl)
+	return a.s.Revoke(ctx, toEntry(r), ttl)
+}
+
+// toEntry and toRevocation convert between the API's revocation and the
+// store's: the same fields.
+func toEntry(r control.Revocation) revocation.Entry {
+	return revocation.Entry{SessionID: r.SessionID, Type: r.Type, Reason: r.Reason, Score: r.Score, By: r.By,
+		RevokedAt: r.RevokedAt, ExpiresAt: r.ExpiresAt, Features: r.Features, Explanation: r.Explanation,
+		Evidence: (*revocation.Evidence)(r.Evidence)}
+}
+
+func toRevocation(e revocation.Entry) control.Revocation {
+	return control.Revocation{SessionID: e.SessionID, Type: e.Type, Reason: e.Reason, Score: e.Score, By: e.By,
+		RevokedAt: e.RevokedAt, ExpiresAt: e.ExpiresAt, Features: e.Features, Explanation: e.Explanation,
+		Evidence: (*control.Evidence)(e.Evidence)}
 }
 
 func (a sessions) Unrevoke(ctx context.Context, id string) (bool, error) {
@@ -26,14 +40,14 @@ func (a sessions) Unrevoke(ctx context.Context, id string) (bool, error) {
 
 func (a sessions) Get(ctx context.Context, id string) (control.Revocation, bool, error) {
 	e, ok, err := a.s.Get(ctx, id)
-	return control.Revocation(e), ok, err
+	return toRevocation(e), ok, err
 }
 
 func (a sessions) List(ctx context.Context, after string, limit int) ([]control.Revocation, string, error) {
 	es, next, err := a.s.List(ctx, after, limit)
 	out := make([]control.Revocation, len(es))
 	for i, e := range es {
-		out[i] = control.Revocation(e)
+		out[i] = toRevocation(e)
 	}
 	return out, next, err
 }

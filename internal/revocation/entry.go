@@ -48,8 +48,41 @@ type Entry struct {
 	// revocations: the session's features and the score's terms, by name
 	// (at most 32, names of 1-64 lowercase letters, digits or '_').
 	Features map[string]float64 `json:"features,omitempty"`
+	// Explanation is, for automatic revocations, why in words: one
+	// sentence per feature over its threshold, with its numbers (at most
+	// 8 of at most 512 bytes).
+	Explanation []string `json:"explanation,omitempty"`
+	// Evidence is, for automatic revocations, what the features counted.
+	Evidence *Evidence `json:"evidence,omitempty"`
 }
 
+// Evidence is what a detector's decision counted: which addresses,
+// networks, countries, user agents and renditions, over which time. Each
+// list holds at most 64 entries of at most 512 bytes.
+type Evidence struct {
+	// Addresses are viewer addresses, one per network at most.
+	Addresses []string `json:"addresses,omitempty"`
+	// Networks are the /24 (IPv4) or /48 (IPv6) prefixes counted as
+	// places.
+	Networks []string `json:"networks,omitempty"`
+	// Countries are ISO 3166 codes.
+	Countries []string `json:"countries,omitempty"`
+	// UserAgents are the user agents seen.
+	UserAgents []string `json:"user_agents,omitempty"`
+	// Renditions are the segment path templates of renditions fetched in
+	// parallel by one viewer ('#' for the segment number).
+	Renditions []string `json:"renditions,omitempty"`
+	// From and To bound the requests counted.
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+}
+
+// Limits of Explanation and Evidence.
+const (
+	maxExplanation = 8
+	maxEvidence    = 64
+	maxLine        = 512
+)
 // ValidSessionID reports whether id is a session id in SMDE's syntax: 1-200
 // letters, digits or '_'. Such ids are also valid NATS KV keys.
 func ValidSessionID(id string) bool {
@@ -111,7 +144,37 @@ func (e *Entry) validate() error {
 	if math.IsNaN(e.Score) || math.IsInf(e.Score, 0) {
 		return &FieldError{"score", "must be a finite number"}
 	}
-	return validFeatures(e.Features)
+	if err := validFeatures(e.Features); err != nil {
+		return err
+	}
+	if err := validLines("explanation", e.Explanation, maxExplanation); err != nil {
+		return err
+	}
+	if v := e.Evidence; v != nil {
+		for _, l := range []struct {
+			name  string
+			lines []string
+		}{{"addresses", v.Addresses}, {"networks", v.Networks}, {"countries", v.Countries},
+			{"user_agents", v.UserAgents}, {"renditions", v.Renditions}} {
+			if err := validLines("evidence."+l.name, l.lines, maxEvidence); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validLines checks a list of at most n lines of valid UTF-8.
+func validLines(field string, lines []string, n int) error {
+	if len(lines) > n {
+		return &FieldError{field, fmt.Sprintf("must have at most %d entries", n)}
+	}
+	for _, l := range lines {
+		if len(l) > maxLine || !utf8.ValidString(l) {
+			return &FieldError{field, fmt.Sprintf("entries must be valid UTF-8 of at most %d bytes", maxLine)}
+		}
+	}
+	return nil
 }
 
 // validFeatures checks a feature breakdown.
