@@ -25,6 +25,9 @@ const (
 	PathVODDASH  = "/vod/m1/" + mpdName
 	PathLiveHLS  = "/live/ch1/" + masterName
 	PathLiveDASH = "/live/ch1/" + mpdName
+	// PathLongHLS is a 90-minute title: any length from 1 to 1440 minutes
+	// after /long/.
+	PathLongHLS = "/long/90/film/" + masterName
 	PathTime     = "/time"
 	PathHealth   = "/healthz"
 )
@@ -126,6 +129,7 @@ func (o *Origin) routes() {
 	handle("GET "+PathTime, o.serveTime)
 	handle("GET /vod/{title}/{file}", o.serveVOD)
 	handle("GET /live/{channel}/{file}", o.serveLive)
+	handle("GET /long/{minutes}/{title}/{file}", o.serveLong)
 	handle("/", o.serveOther)
 }
 
