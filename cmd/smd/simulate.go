@@ -31,6 +31,8 @@ type simulateOptions struct {
 	// detectorFile configure.
 	serve                bool
 	scorer, detectorFile string
+	// scenario names a mix of kinds; the kinds' own flags win over it.
+	scenario string
 }
 
 // externalOnly are the flags that name or configure an external stack;
@@ -88,6 +90,23 @@ func newSimulateCmd() *cobra.Command {
 	f.IntVar(&cfg.Impersonators, "impersonators", cfg.Impersonators, "`I` impersonators: each writes a legitimate session's id in front of a token of its own on exc\n"+
 		"paths, from "+fmt.Sprint(simulate.ImpersonatorIPs)+" IPs (tokens of asset "+simulate.DefaultExcAssetID+", created if absent); they must revoke no one")
 	f.Float64Var(&cfg.ImpersonatorRate, "impersonator-rate", cfg.ImpersonatorRate, "an impersonator's most `REQUESTS` per second from each of its IPs")
+	f.StringVar(&o.scenario, "scenario", simulate.ScenarioDefault, "`NAME` of a mix of kinds: "+strings.Join(simulate.Scenarios, ", ")+
+		" (docs/simulate.md); the kinds' own flags win over it")
+	f.IntVar(&cfg.Wide, "wide", cfg.Wide, "`N` tokens asked for from --wide-ips IPs in one country, each IP once every --wide-every")
+	f.IntVar(&cfg.WideIntl, "wide-intl", cfg.WideIntl, "`N` tokens asked for so from IPs in 5 countries")
+	f.IntVar(&cfg.WideIPs, "wide-ips", cfg.WideIPs, "IPs per wide token, `K` (each in a /24 of its own)")
+	f.DurationVar(&cfg.WideEvery, "wide-every", cfg.WideEvery, "how often each IP of a wide token asks, `TIME`")
+	f.IntVar(&cfg.Relays, "restreamers-rt", cfg.Relays, "`N` restreamers pulling every rendition at real time")
+	f.IntVar(&cfg.Downloaders4x, "downloaders-4x", cfg.Downloaders4x, "`N` downloaders of a long VOD title at 4 times real time")
+	f.IntVar(&cfg.Downloaders10x, "downloaders-10x", cfg.Downloaders10x, "`N` downloaders of a long VOD title at 10 times real time")
+	f.IntVar(&cfg.Households, "households", cfg.Households, "`N` households of 3 devices behind one IP, one token")
+	f.IntVar(&cfg.CGNAT, "cgnat", cfg.CGNAT, "`N` mobile viewers behind carrier-grade NAT, their IP changing within the carrier's pool")
+	f.IntVar(&cfg.Mobiles, "mobiles", cfg.Mobiles, "`N` dual-stack phones moving home Wi-Fi -> mobile data -> office -> mobile data -> home")
+	f.IntVar(&cfg.Seekers, "seekers", cfg.Seekers, "`N` VOD viewers seeking about every 30 s")
+	f.IntVar(&cfg.ABR, "abr", cfg.ABR, "`N` live players switching rendition about every 10 s")
+	f.IntVar(&cfg.Pausers, "pausers", cfg.Pausers, "`N` VOD viewers pausing for a sixth of the run about every third")
+	f.IntVar(&cfg.TVs, "tvs", cfg.TVs, "`N` smart TVs prefetching 50 s of a VOD title")
+	f.IntVar(&cfg.LongVOD, "long-vod", cfg.LongVOD, "`N` viewers of a long VOD title")
 	f.StringVar(&cfg.ScorerLabel, "scorer-label", cfg.ScorerLabel, "`NAME` of the detector's scorer, for the report")
 	f.IntVar(&cfg.BlockedStatus, "blocked-status", cfg.BlockedStatus, "the edge's `STATUS` for a revoked session (its status.revoked)")
 	f.Int64Var(&cfg.Seed, "seed", 0, "`SEED` of the random choices, to repeat a run (0: from the clock; the report prints it)")
@@ -208,6 +227,9 @@ func (o *simulateOptions) run(cmd *cobra.Command, _ []string) error {
 	}
 	cfg := o.cfg
 	cfg.Log = log
+	if err := cfg.ApplyScenario(o.scenario, cmd.Flags().Changed); err != nil {
+		return flagError(err)
+	}
 	if cfg.ShareIPsMin, cfg.ShareIPsMax, err = parseShareIPs(o.shareIPs); err != nil {
 		return err
 	}

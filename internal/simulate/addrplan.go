@@ -140,3 +140,70 @@ func twoUAs(rng *rand.Rand) (string, string) {
 func impersonatorAddr(m, r int) netip.Addr {
 	return addToAddr(withGroup(netShared6, uint16(0x6000+r)), uint64(m+1))
 }
+
+// The addresses of the kinds of issue 11:
+//
+//	wide token j, address r        198.18.0.0/15 (RFC 2544), one /24 per address: 198.18.<n/256>.<n%256>.1-ish, n = j*K+r
+//	restreamer at real time r       203.0.113.200-254, after the restreamers
+//	downloader d                    192.0.2.200-249
+//	household h                     one address 100.64.<...>.20, behind the home's NAT
+//	CGNAT viewer                    a carrier pool of two /24s, 100.66.0.0/23, shared by every CGNAT viewer
+//	mobile m                        home 100.72.<m>.10 and 2001:db8:7:<m>::10, mobile data 100.73.<m>.10 and
+//	                                2001:db8:8:<m>::10, office 100.74.<m>.10 and 2001:db8:9:<m>::10
+//	other hard legitimate kinds     as legitimate sessions, numbered after them
+var (
+	netWide     = netip.MustParseAddr("198.18.0.0")
+	netDownload = netip.MustParseAddr("192.0.2.200")
+	netCGNAT    = netip.MustParseAddr("100.66.0.0")
+	netMobile4  = [3]netip.Addr{netip.MustParseAddr("100.72.0.10"), netip.MustParseAddr("100.73.0.10"), netip.MustParseAddr("100.74.0.10")}
+	netMobileV6 = [3]uint16{7, 8, 9}
+)
+
+// maxWideAddrs is how many /24s 198.18.0.0/15 holds.
+const maxWideAddrs = 512
+
+// wideCountries are the countries of a wide-intl token's addresses in
+// turn; a wide token's are all wideCountry.
+var wideCountries = []string{"US", "BR", "DE", "IN", "JP"}
+
+const wideCountry = "DE"
+
+// wideAddr is the n-th address of the wide kinds, each in a /24 of its
+// own.
+func wideAddr(n int) netip.Addr {
+	return addToAddr(netWide, uint64(n%maxWideAddrs)<<8|1)
+}
+
+// downloaderAddr is the address of downloader d.
+func downloaderAddr(d int) netip.Addr { return addToAddr(netDownload, uint64(d%50)) }
+
+// householdAddr is the one address of household h.
+func householdAddr(h int) netip.Addr {
+	a, _ := homeAddrs(8192 + h)
+	return addToAddr(a, 10) // .20
+}
+
+// cgnatAddr picks an address of the carrier's pool.
+func cgnatAddr(rng *rand.Rand) netip.Addr {
+	return addToAddr(netCGNAT, uint64(rng.IntN(2))<<8|uint64(1+rng.IntN(254)))
+}
+
+// mobileAddrs are mobile m's IPv4 and IPv6 addresses at place p (0 home,
+// 1 mobile data, 2 office).
+func mobileAddrs(m, p int) (netip.Addr, netip.Addr) {
+	v4 := addToAddr(netMobile4[p], uint64(m%256)<<8)
+	v6 := addToAddr(withSubnet(withGroup(netShared6, netMobileV6[p]), uint16(m)), 0x10)
+	return v4, v6
+}
+
+// threeUAs picks three different user agents, for three devices of one
+// home.
+func threeUAs(rng *rand.Rand) [3]string {
+	i := rng.IntN(len(playerUAs))
+	j := (i + 1 + rng.IntN(len(playerUAs)-1)) % len(playerUAs)
+	k := i
+	for k == i || k == j {
+		k = rng.IntN(len(playerUAs))
+	}
+	return [3]string{playerUAs[i], playerUAs[j], playerUAs[k]}
+}

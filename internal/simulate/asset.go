@@ -37,6 +37,22 @@ func defaultAssetJSON(id, hostname string) []byte {
 	return b
 }
 
+// defaultVODAssetJSON is the asset of the VOD kinds: a four-hour title of
+// the sample origin, bound as the default asset is.
+func defaultVODAssetJSON(id, hostname string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"id":                id,
+		"url_path":          DefaultVODPath,
+		"endpoint_hostname": hostname,
+		"token_policy": map[string]any{
+			"ssn":   true,
+			"paths": []string{path.Dir(DefaultVODPath) + "/"},
+			"exp":   "+6h",
+		},
+	})
+	return b
+}
+
 // defaultExcAssetJSON is the asset of impersonators' tokens: as the
 // default asset, but the stream's directory is an exc path, which grants
 // on the token's signature and times alone.

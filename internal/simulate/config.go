@@ -30,6 +30,17 @@ const (
 	// that found the attack sent them.
 	DefaultImpersonatorRate = 5
 	DefaultBlockedStatus    = http.StatusForbidden
+	// DefaultWideIPs and DefaultWideEvery: 20 addresses, each once every
+	// 30 s, as the hostile test that found wide sharing unblocked asked.
+	DefaultWideIPs   = 20
+	DefaultWideEvery = 30 * time.Second
+	// DefaultVODAssetID is the asset of VOD kinds (seekers, pausers, TVs,
+	// long VOD, downloaders), created when absent: a long title of the
+	// sample origin, DefaultVODPath.
+	DefaultVODAssetID = "smd_simulate_vod"
+	// DefaultVODPath is its playlist: four hours, longer than any run
+	// plays at real time.
+	DefaultVODPath = "/long/240/simulate/master.m3u8"
 	DefaultScorerLabel      = "default"
 	// DefaultAssetID is the asset the simulator creates when none is given.
 	DefaultAssetID = "smd_simulate"
@@ -96,6 +107,26 @@ type Config struct {
 	Impersonators    int
 	ImpersonatorRate float64
 
+	// The hiding kinds of abuse. Wide and WideIntl are tokens asked for
+	// from WideIPs addresses (each in a /24 of its own), each asking once
+	// every WideEvery, starting within a second: in one country, and in
+	// five. Relays pull every rendition at real time from one address.
+	// Downloaders4x and Downloaders10x fetch a long VOD title (VODAsset)
+	// at 4 and 10 times real time from one address.
+	Wide, WideIntl                int
+	WideIPs                       int
+	WideEvery                     time.Duration
+	Relays                        int
+	Downloaders4x, Downloaders10x int
+
+	// The hard legitimate kinds: Households of three devices behind one
+	// address; CGNAT mobile viewers whose address changes within a
+	// carrier's pool; Mobiles, dual-stack phones moving from home Wi-Fi to
+	// mobile data to an office and back; Seekers on a VOD title; ABR
+	// players switching rendition often; Pausers on a VOD title; TVs that
+	// prefetch 50 s of a VOD title; LongVOD viewers of a whole long title.
+	Households, CGNAT, Mobiles, Seekers, ABR, Pausers, TVs, LongVOD int
+
 	// ScorerLabel names the detector's scorer in the report.
 	ScorerLabel string
 	// Decisions, when set, holds every decision of the stack's detector
@@ -132,6 +163,21 @@ func DefaultConfig() Config {
 		RestreamerRate:   DefaultRestreamerRate,
 		Impersonators:    DefaultImpersonators,
 		ImpersonatorRate: DefaultImpersonatorRate,
+		Wide:             1,
+		WideIntl:         1,
+		WideIPs:          DefaultWideIPs,
+		WideEvery:        DefaultWideEvery,
+		Relays:           1,
+		Downloaders4x:    1,
+		Downloaders10x:   1,
+		Households:       2,
+		CGNAT:            2,
+		Mobiles:          2,
+		Seekers:          2,
+		ABR:              2,
+		Pausers:          2,
+		TVs:              2,
+		LongVOD:          2,
 		ScorerLabel:      DefaultScorerLabel,
 		BlockedStatus:    DefaultBlockedStatus,
 	}
@@ -195,8 +241,30 @@ func (c *Config) ValidateViewers() error {
 	if !(c.ImpersonatorRate > 0) {
 		bad("impersonator-rate", "%v is not positive", c.ImpersonatorRate)
 	}
-	if n := c.Legit + c.Shared + c.Restreamers + c.Impersonators; n < 1 || n > MaxSessions {
+	counts := []struct {
+		key string
+		n   int
+	}{{"wide", c.Wide}, {"wide-intl", c.WideIntl}, {"restreamers-rt", c.Relays}, {"downloaders-4x", c.Downloaders4x},
+		{"downloaders-10x", c.Downloaders10x}, {"households", c.Households}, {"cgnat", c.CGNAT}, {"mobiles", c.Mobiles},
+		{"seekers", c.Seekers}, {"abr", c.ABR}, {"pausers", c.Pausers}, {"tvs", c.TVs}, {"long-vod", c.LongVOD}}
+	n := c.Legit + c.Shared + c.Restreamers + c.Impersonators
+	for _, k := range counts {
+		if k.n < 0 {
+			bad(k.key, "%d is negative", k.n)
+		}
+		n += max(k.n, 0)
+	}
+	if n < 1 || n > MaxSessions {
 		bad("legit", "%d sessions in all: want 1 to %d", n, MaxSessions)
+	}
+	if c.WideIPs < 2 || c.WideIPs > MaxShareIPs {
+		bad("wide-ips", "%d: want 2 to %d", c.WideIPs, MaxShareIPs)
+	}
+	if (c.Wide+c.WideIntl)*c.WideIPs > maxWideAddrs {
+		bad("wide", "%d tokens of %d addresses: at most %d addresses in all", c.Wide+c.WideIntl, c.WideIPs, maxWideAddrs)
+	}
+	if c.WideEvery < time.Second || c.WideEvery > time.Hour {
+		bad("wide-every", "%v: want 1s to 1h", c.WideEvery)
 	}
 	if c.BlockedStatus < 400 || c.BlockedStatus > 599 {
 		bad("blocked-status", "%d is not a 4xx or 5xx status", c.BlockedStatus)

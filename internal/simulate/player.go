@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -32,6 +33,23 @@ type player struct {
 	master     string // URL of the multivariant (or media) playlist
 	rng        *rand.Rand
 	switchProb float64
+	// vodBuffer is how many segments of a VOD title it fetches at once at
+	// its start and after a seek (0: liveStartSegments): its forward
+	// buffer, which it keeps by fetching one segment per segment played.
+	vodBuffer int
+	// speed is the media seconds of a VOD title fetched per wall second
+	// after the buffer (0: 1, real time); a downloader's is more.
+	speed float64
+	// seekEvery: about this often (from half to one and a half times), a
+	// VOD player seeks to a random segment and fills its buffer there.
+	seekEvery time.Duration
+	// pauseEvery, pauseFor: about every pauseEvery, it stops fetching for
+	// pauseFor, then goes on where it was.
+	pauseEvery, pauseFor time.Duration
+	// all plays every rendition at once, variants and audio: a restreamer
+	// relaying each at real time. best plays the last variant (the
+	// highest), as a downloader does; otherwise a random one.
+	all, best bool
 }
 
 // track is one rendition being played.
@@ -41,6 +59,12 @@ type track struct {
 	last   int64          // sequence number of the last segment fetched; -1: none
 	vod    *mediaPlaylist // a VOD playlist, read once
 	next   time.Time      // when the track's next step is due
+	burst  bool           // fill the buffer at the next step (after a seek)
+}
+
+// jitter returns d times a random factor from 0.5 to 1.5.
+func (p *player) jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.5 + p.rng.Float64()))
 }
 
 // run plays until blocked or the end of ctx. An error that stops it
@@ -61,12 +85,42 @@ func (p *player) play(ctx context.Context) error {
 		return err
 	}
 	variant := p.rng.IntN(len(mv.variants))
+	if p.best {
+		variant = len(mv.variants) - 1
+	}
 	tracks := []*track{{uri: mv.variants[variant], last: -1}}
-	if len(mv.audio) > 0 {
+	switch {
+	case p.all:
+		for _, u := range mv.all()[1:] {
+			tracks = append(tracks, &track{uri: u, last: -1})
+		}
+		tracks[0].uri = mv.all()[0]
+	case len(mv.audio) > 0:
 		tracks = append(tracks, &track{uri: mv.audio[0], last: -1})
+	}
+	var nextSeek, nextPause time.Time
+	if p.seekEvery > 0 {
+		nextSeek = time.Now().Add(p.jitter(p.seekEvery))
+	}
+	if p.pauseEvery > 0 {
+		nextPause = time.Now().Add(p.jitter(p.pauseEvery))
 	}
 	for {
 		now := time.Now()
+		if !nextPause.IsZero() && !now.Before(nextPause) {
+			if !sleep(ctx, p.pauseFor) {
+				return nil
+			}
+			for _, t := range tracks {
+				t.next = t.next.Add(p.pauseFor)
+			}
+			now = time.Now()
+			nextPause = now.Add(p.jitter(p.pauseEvery))
+		}
+		if !nextSeek.IsZero() && !now.Before(nextSeek) {
+			p.seek(tracks)
+			nextSeek = now.Add(p.jitter(p.seekEvery))
+		}
 		next := time.Time{}
 		for _, t := range tracks {
 			if t.next.After(now) {
@@ -86,7 +140,7 @@ func (p *player) play(ctx context.Context) error {
 			if next.IsZero() || t.next.Before(next) {
 				next = t.next
 			}
-			if t == tracks[0] && len(mv.variants) > 1 && p.rng.Float64() < p.switchProb {
+			if t == tracks[0] && !p.all && len(mv.variants) > 1 && p.rng.Float64() < p.switchProb {
 				variant = (variant + 1 + p.rng.IntN(len(mv.variants)-1)) % len(mv.variants)
 				tracks[0] = &track{uri: mv.variants[variant], last: t.last, next: t.next}
 			}
@@ -154,11 +208,13 @@ func (p *player) step(ctx context.Context, master *url.URL, t *track) (time.Dura
 	from := t.last + 1
 	switch {
 	case t.vod != nil:
-		// VOD: a buffer of three segments, then one per target duration,
-		// from the start again after the last.
+		// VOD: a buffer (three segments unless set), then one per target
+		// duration (divided by the speed), from the start again after the
+		// last.
 		n := int64(1)
-		if t.last < 0 {
-			n = liveStartSegments
+		if t.last < 0 || t.burst {
+			n = int64(cmp.Or(p.vodBuffer, liveStartSegments))
+			t.burst = false
 		}
 		for i := int64(0); i < n; i++ {
 			seq := t.last + 1
@@ -169,6 +225,9 @@ func (p *player) step(ctx context.Context, master *url.URL, t *track) (time.Dura
 				return 0, err
 			}
 			t.last = seq
+		}
+		if p.speed > 1 {
+			return time.Duration(float64(pl.targetDuration) / p.speed), nil
 		}
 		return pl.targetDuration, nil
 	case t.last < 0:
@@ -187,6 +246,27 @@ func (p *player) step(ctx context.Context, master *url.URL, t *track) (time.Dura
 		return pl.targetDuration / 2, nil
 	}
 	return pl.targetDuration, nil
+}
+
+// seek moves every VOD track to one random segment, to fill the buffer
+// there at its next step.
+func (p *player) seek(tracks []*track) {
+	var pl *mediaPlaylist
+	for _, t := range tracks {
+		if t.vod != nil {
+			pl = t.vod
+			break
+		}
+	}
+	if pl == nil || len(pl.segments) < 2 {
+		return
+	}
+	to := pl.mediaSequence + p.rng.Int64N(int64(len(pl.segments)))
+	for _, t := range tracks {
+		if t.vod != nil {
+			t.last, t.burst = to-1, true
+		}
+	}
 }
 
 // resolve resolves a playlist URI against the playlist's URL: relative

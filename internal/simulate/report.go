@@ -3,6 +3,7 @@ package simulate
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smd-media/smd/internal/control"
@@ -10,8 +11,12 @@ import (
 
 // Targets of issue 5.
 const (
-	// TargetTimeToBlock is the most the p95 time to block may be.
+	// TargetTimeToBlock is the most the p95 time to block of each
+	// abusive kind may be.
 	TargetTimeToBlock = 10 * time.Second
+	// TargetTimeToBlock4x is that of downloaders at 4 times real time
+	// (see Kind.BlockTarget).
+	TargetTimeToBlock4x = 30 * time.Second
 	// TargetShareIPs: every token shared to this many addresses or more
 	// must be blocked.
 	TargetShareIPs = 3
@@ -104,6 +109,14 @@ type KindStats struct {
 	// while its session played.
 	SegmentsPerSecond float64 `json:"segments_per_s_per_device"`
 	TimeToBlock       Latency `json:"time_to_block"`
+	// TimeToRevoke is over its sessions the API says are revoked.
+	TimeToRevoke Latency `json:"time_to_revoke"`
+	// JudgedBy says which of the two the target of the p95 judges:
+	// "time_to_block", or "time_to_revoke" for a kind whose devices ask
+	// less often than the target's time (wide tokens asking every 30 s),
+	// which no edge can refuse before they ask again (and revocations were
+	// read). Abusive kinds only.
+	JudgedBy string `json:"judged_by,omitempty"`
 }
 
 // RevocationStats summarizes the revocations read through the API.
@@ -187,6 +200,7 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 	}
 	kinds := map[Kind]*KindStats{}
 	kindTTB := map[Kind][]time.Duration{}
+	kindTTR := map[Kind][]time.Duration{}
 	kindDeviceSeconds := map[Kind]float64{}
 	var ttb, ttr []time.Duration
 	for i, sess := range s.sessions {
@@ -277,6 +291,7 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 			}
 			if res.Abusive && !first.IsZero() {
 				ttr = append(ttr, max(rv.RevokedAt.Sub(first), 0))
+				kindTTR[res.Kind] = append(kindTTR[res.Kind], max(rv.RevokedAt.Sub(first), 0))
 			}
 		}
 		r.Sessions = append(r.Sessions, res)
@@ -290,6 +305,13 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 			k.SegmentsPerSecond = round(float64(k.Segments)/ds, 3)
 		}
 		k.TimeToBlock = summarize(kindTTB[kind])
+		k.TimeToRevoke = summarize(kindTTR[kind])
+		if kind.Abusive() {
+			k.JudgedBy = "time_to_block"
+			if (kind == KindWide || kind == KindWideIntl) && s.cfg.WideEvery > TargetTimeToBlock && r.Revocations.Checked {
+				k.JudgedBy = "time_to_revoke"
+			}
+		}
 		r.Kinds = append(r.Kinds, *k)
 	}
 	if blocked := r.AbusiveBlocked + r.LegitBlocked; blocked > 0 {
@@ -314,7 +336,8 @@ func (s *Simulation) report(start, end time.Time, revs revocations) *Report {
 // devicesOf counts the devices of a session: an address change is one
 // device with two identities.
 func devicesOf(r *SessionResult) int {
-	if r.Kind == KindLegitIPChange {
+	switch r.Kind {
+	case KindLegitIPChange, KindCGNAT, KindMobile:
 		return 1
 	}
 	return len(r.Devices)
@@ -338,25 +361,54 @@ func (st *RevocationStats) count(rv control.Revocation) {
 	}
 }
 
-// targets checks issue 5's targets.
+// targets checks the targets of issues 5 and 11.
 func (r *Report) targets() []Target {
 	p95 := Target{
-		Name: "p95 time to block <= " + TargetTimeToBlock.String(),
-		Met:  r.Abusive == 0 || (r.TimeToBlock.N > 0 && r.TimeToBlock.P95S <= TargetTimeToBlock.Seconds()),
+		Name: "p95 time to block <= " + TargetTimeToBlock.String() + " for every abusive kind (" + string(KindDownloader4x) + ": <= " +
+			TargetTimeToBlock4x.String() + ")",
+		Met: true,
+	}
+	var parts []string
+	for _, k := range r.Kinds {
+		if !k.Kind.Abusive() {
+			continue
+		}
+		l, what := k.TimeToBlock, ""
+		if k.JudgedBy == "time_to_revoke" {
+			l, what = k.TimeToRevoke, " to revoke"
+		}
+		ok := l.N > 0 && l.P95S <= k.Kind.BlockTarget() && l.N == k.Sessions
+		p95.Met = p95.Met && ok
+		part := string(k.Kind) + " "
+		switch {
+		case l.N == 0 && what != "":
+			part += "none revoked"
+		case l.N == 0:
+			part += "none blocked"
+		default:
+			part += seconds(l.P95S) + what
+		}
+		if !ok {
+			part += " (MISS)"
+		}
+		parts = append(parts, part)
 	}
 	switch {
 	case r.Abusive == 0:
 		p95.Detail = "no abusive session"
-	case r.TimeToBlock.N == 0:
-		p95.Detail = "no abusive session blocked"
 	default:
-		p95.Detail = "p95 " + seconds(r.TimeToBlock.P95S) + " over " + strconv.Itoa(r.TimeToBlock.N) + " blocked abusive sessions"
+		p95.Detail = strings.Join(parts, ", ")
 	}
 	return []Target{
 		{
 			Name:   "no legitimate session blocked",
 			Met:    r.LegitBlocked == 0,
 			Detail: strconv.Itoa(r.LegitBlocked) + " of " + strconv.Itoa(r.Legit) + " blocked",
+		},
+		{
+			Name:   "every abusive session blocked",
+			Met:    r.AbusiveBlocked == r.Abusive,
+			Detail: strconv.Itoa(r.AbusiveBlocked) + " of " + strconv.Itoa(r.Abusive) + " blocked",
 		},
 		{
 			Name:   "every token shared to " + strconv.Itoa(TargetShareIPs) + " or more IPs blocked",

@@ -18,13 +18,24 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tsessions\tdevices\tblocked\trequests\tsegments\tseg/s/device\tblock median\tblock p95\t")
+	fmt.Fprintln(tw, "kind\tsessions\tdevices\tblocked\trequests\tsegments\tseg/s/device\tblock median\tblock p95\trevoke p95\t")
 	for _, k := range r.Kinds {
 		med, p95 := medP95(k.TimeToBlock)
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t\n",
-			k.Kind, k.Sessions, k.Devices, k.Blocked, k.Requests, k.Segments, k.SegmentsPerSecond, med, p95)
+		_, rp95 := medP95(k.TimeToRevoke)
+		if k.JudgedBy == "time_to_revoke" {
+			rp95 += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%s\t\n",
+			k.Kind, k.Sessions, k.Devices, k.Blocked, k.Requests, k.Segments, k.SegmentsPerSecond, med, p95, rp95)
 	}
 	tw.Flush()
+	for _, k := range r.Kinds {
+		if k.JudgedBy == "time_to_revoke" {
+			b.WriteString("* judged by the time to revoke: its devices ask less often than the target's time, and no edge\n" +
+				"  refuses a request before it is made (each is refused from its next one)\n")
+			break
+		}
+	}
 	b.WriteString("\n")
 
 	fmt.Fprintf(&b, "precision %s  recall %s  (%d of %d abusive sessions blocked, %d of %d legitimate)\n",
@@ -36,7 +47,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		rv := &r.Revocations
 		fmt.Fprintf(&b, "revocations (API):      %d auto", rv.Auto)
 		if rv.Auto > 0 {
-			fmt.Fprintf(&b, " (score %g to %g)", rv.ScoreMin, rv.ScoreMax)
+			fmt.Fprintf(&b, " (score %.4g to %.4g)", rv.ScoreMin, rv.ScoreMax)
 		}
 		fmt.Fprintf(&b, ", %d manual", rv.Manual)
 		if rv.Other > 0 {

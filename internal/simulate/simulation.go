@@ -78,6 +78,11 @@ func New(ctx context.Context, cfg Config) (*Simulation, error) {
 			return nil, err
 		}
 	}
+	if cfg.vodSessions() > 0 {
+		if err := ensureAsset(ctx, cfg.API, DefaultVODAssetID, edge, defaultVODAssetJSON); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -111,14 +116,17 @@ func (s *Simulation) prepare(ctx context.Context) error {
 	c := &s.cfg
 	ramp := min(maxRamp, c.Duration/4)
 	ipChange, home := c.legitSplit()
-	newPlayer := func(dev *device, u string, rng *rand.Rand) *player {
+	var newPlayer newPlayerFunc = func(dev *device, u string, rng *rand.Rand) *player {
 		return &player{dev: dev, master: u, rng: rng, switchProb: switchProb}
 	}
-	add := func(kind Kind, build func(i int, id, u string) (*session, model)) error {
+	var add addFunc = func(kind Kind, build func(i int, id, u string) (*session, model)) error {
 		i := len(s.sessions)
 		asset := s.asset
-		if kind == KindImpersonator {
+		switch {
+		case kind == KindImpersonator:
 			asset = DefaultExcAssetID
+		case kind.vod():
+			asset = DefaultVODAssetID
 		}
 		id, u, err := s.token(ctx, asset)
 		if err != nil {
@@ -130,7 +138,7 @@ func (s *Simulation) prepare(ctx context.Context) error {
 		s.offsets = append(s.offsets, time.Duration(s.rng(i, 0).Int64N(int64(ramp)+1)))
 		return nil
 	}
-	dev := func(sess *session, id Identity) *device { return newDevice(sess, id, c.HTTP, c.BlockedStatus) }
+	var dev deviceFunc = func(sess *session, id Identity) *device { return newDevice(sess, id, c.HTTP, c.BlockedStatus) }
 
 	for i := 0; i < c.Legit; i++ {
 		rng := s.rng(i, 1)
@@ -169,6 +177,9 @@ func (s *Simulation) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.prepareHard(c, add, dev, newPlayer); err != nil {
+		return err
+	}
 	for j := 0; j < c.Shared; j++ {
 		k := c.shareIPs(j)
 		err := add(KindShared, func(i int, id, u string) (*session, model) {
@@ -200,6 +211,9 @@ func (s *Simulation) prepare(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := s.prepareHiding(c, add, dev, newPlayer); err != nil {
+		return err
 	}
 	for m := 0; m < c.Impersonators; m++ {
 		victim := s.sessions[m%c.Legit].id // legitimate sessions come first
