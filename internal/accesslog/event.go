@@ -27,22 +27,22 @@ type Event struct {
 	// Verdict is "allow", "deny", "revoked", "log_deny" (a log-mode route
 	// served a request that enforcement would refuse), "unchecked" (route
 	// mode off) or "rejected" (refused before the token check: method, path).
-	Verdict     string        `json:"verdict"`
-	Reason      string        `json:"reason,omitempty"`
-	Status      int           `json:"status"`
-	ViewerIP    string        `json:"viewer_ip"`
-	Country     string        `json:"country,omitempty"`
-	UserAgent   string        `json:"user_agent,omitempty"`
-	Referer     string        `json:"referer,omitempty"`
-	Method      string        `json:"method"`
-	Route       string        `json:"route,omitempty"`
-	OriginPath  string        `json:"origin_path,omitempty"`
-	BytesSent   int64         `json:"bytes_sent"`
+	Verdict    string `json:"verdict"`
+	Reason     string `json:"reason,omitempty"`
+	Status     int    `json:"status"`
+	ViewerIP   string `json:"viewer_ip"`
+	Country    string `json:"country,omitempty"`
+	UserAgent  string `json:"user_agent,omitempty"`
+	Referer    string `json:"referer,omitempty"`
+	Method     string `json:"method"`
+	Route      string `json:"route,omitempty"`
+	OriginPath string `json:"origin_path,omitempty"`
+	BytesSent  int64  `json:"bytes_sent"`
 	// MediaMS is the media duration of the segment served, in ms, as the
 	// manifests the edge served say (HLS EXTINF, DASH SegmentTemplate);
 	// 0 for manifests, init segments and segments of renditions whose
 	// manifest the edge has not served.
-	MediaMS uint32 `json:"media_ms,omitempty"`
+	MediaMS     uint32        `json:"media_ms,omitempty"`
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`
 	CacheStatus string        `json:"cache_status,omitempty"`

@@ -28,8 +28,8 @@ const (
 	// PathLongHLS is a 90-minute title: any length from 1 to 1440 minutes
 	// after /long/.
 	PathLongHLS = "/long/90/film/" + masterName
-	PathTime     = "/time"
-	PathHealth   = "/healthz"
+	PathTime    = "/time"
+	PathHealth  = "/healthz"
 )
 
 // Config configures an Origin. The zero value is ready to use.

@@ -83,6 +83,7 @@ const (
 	maxEvidence    = 64
 	maxLine        = 512
 )
+
 // ValidSessionID reports whether id is a session id in SMDE's syntax: 1-200
 // letters, digits or '_'. Such ids are also valid NATS KV keys.
 func ValidSessionID(id string) bool {

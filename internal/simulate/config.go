@@ -40,8 +40,8 @@ const (
 	DefaultVODAssetID = "smd_simulate_vod"
 	// DefaultVODPath is its playlist: four hours, longer than any run
 	// plays at real time.
-	DefaultVODPath = "/long/240/simulate/master.m3u8"
-	DefaultScorerLabel      = "default"
+	DefaultVODPath     = "/long/240/simulate/master.m3u8"
+	DefaultScorerLabel = "default"
 	// DefaultAssetID is the asset the simulator creates when none is given.
 	DefaultAssetID = "smd_simulate"
 	// DefaultExcAssetID is the asset that impersonators' tokens come

@@ -74,4 +74,3 @@ func (c *Config) ApplyScenario(name string, keep func(flag string) bool) error {
 	}
 	return nil
 }
-
