@@ -6,11 +6,13 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/smd-media/smd/internal/control"
+	"github.com/smd-media/smd/internal/detect"
 )
 
 func newSessionsCmd() *cobra.Command {
@@ -151,12 +153,14 @@ func newSessionsCmd() *cobra.Command {
 	return c
 }
 
-// score prints a revocation's score, "-" for a manual one.
+// score prints a revocation's score, "-" for a manual one: four digits,
+// more when four would round it onto the threshold it was compared with
+// (threshold_applied among the features).
 func score(e control.Revocation) string {
 	if e.Type != "auto" {
 		return "-"
 	}
-	return strconv.FormatFloat(e.Score, 'g', 4, 64)
+	return detect.FormatScore(e.Score, e.Features["threshold_applied"])
 }
 
 // printRevocation writes one revocation, its features sorted by name.
@@ -164,6 +168,30 @@ func printRevocation(w io.Writer, r control.Revocation) error {
 	rows := [][]string{
 		{"session", r.SessionID}, {"type", r.Type}, {"score", score(r)}, {"reason", orDash(r.Reason)},
 		{"by", orDash(r.By)}, {"revoked", when(r.RevokedAt)}, {"expires", when(r.ExpiresAt)},
+	}
+	list := func(label string, lines []string) {
+		for i, l := range lines {
+			if i > 0 {
+				label = ""
+			}
+			rows = append(rows, []string{label, l})
+		}
+	}
+	list("why", r.Explanation)
+	if ev := r.Evidence; ev != nil {
+		joined := func(label string, items []string) {
+			if len(items) > 0 {
+				list(label, []string{fmt.Sprintf("%s (%d)", strings.Join(items, ", "), len(items))})
+			}
+		}
+		joined("addresses", ev.Addresses)
+		joined("networks", ev.Networks)
+		joined("countries", ev.Countries)
+		list("user agents", ev.UserAgents)
+		joined("renditions", ev.Renditions)
+		if !ev.From.IsZero() {
+			rows = append(rows, []string{"requests", when(ev.From) + " to " + when(ev.To)})
+		}
 	}
 	names := slices.Sorted(maps.Keys(r.Features))
 	for i, k := range names {

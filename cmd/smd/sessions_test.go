@@ -65,12 +65,26 @@ func TestSessionsGetShowsTheDetectorsBreakdown(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	if _, err := e.Sessions.Revoke(context.Background(), control.Revocation{SessionID: "auto1", Type: "auto", Score: 2.5,
 		Reason: "concurrency score 2.5 over 1", By: "detector", RevokedAt: at,
-		Features: map[string]float64{"places": 3, "place_countries": 2, "speed": 1.25}}, 7*24*time.Hour); err != nil {
+		Features: map[string]float64{"places": 3, "place_countries": 2, "speed": 1.25},
+		Explanation: []string{"seen from 20 places in 5 countries within 4 min 12 s: spread 8.8", "concurrency score 8.8, at or over 1.1"},
+		Evidence: &control.Evidence{Addresses: []string{"198.18.0.1", "198.18.1.1"}, Countries: []string{"BR", "DE"},
+			UserAgents: []string{"Chrome", "Safari"}, From: at.Add(-time.Minute), To: at}}, 7*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	// A marginal score is never rounded onto its threshold.
+	if _, err := e.Sessions.Revoke(context.Background(), control.Revocation{SessionID: "auto2", Type: "auto", Score: 1.10001,
+		By: "detector", RevokedAt: at, Features: map[string]float64{"threshold_applied": 1.1}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustSucceed(t, "", e.as(e.readerFile, "sessions", "get", "auto2")...); !strings.Contains(out, "score     1.10001\n") {
+		t.Errorf("marginal score:\n%s", out)
+	}
 	out := mustSucceed(t, "", e.as(e.readerFile, "sessions", "get", "auto1")...)
-	for _, want := range []string{"type      auto", "score     2.5", "by        detector", "features  place_countries = 2",
-		"          places = 3", "          speed = 1.25", "expires   2026-11-30T10:00:00Z"} {
+	for _, want := range []string{"type         auto", "score        2.5", "by           detector", "features     place_countries = 2",
+		"             places = 3", "             speed = 1.25", "expires      2026-11-30T10:00:00Z",
+		"why          seen from 20 places in 5 countries within 4 min 12 s: spread 8.8", "             concurrency score 8.8, at or over 1.1",
+		"addresses    198.18.0.1, 198.18.1.1 (2)", "countries    BR, DE (2)", "user agents  Chrome", "             Safari",
+		"requests     2026-11-23T09:59:00Z to 2026-11-23T10:00:00Z"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("get: no %q in\n%s", want, out)
 		}

@@ -29,6 +29,20 @@ func number(v, ref float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// FormatScore formats a score for people: four significant digits, more
+// when four would round it onto the other side of, or onto, the
+// threshold it was compared with (0: none).
+func FormatScore(v, threshold float64) string {
+	s := strconv.FormatFloat(v, 'g', 4, 64)
+	if threshold == 0 {
+		return s
+	}
+	if r, _ := strconv.ParseFloat(s, 64); (r < threshold) == (v < threshold) && (r == threshold) == (v == threshold) {
+		return s
+	}
+	return number(v, threshold)
+}
+
 // span writes a duration in whole seconds, or minutes and seconds.
 func span(ns int64) string {
 	d := time.Duration(ns).Round(time.Second)
