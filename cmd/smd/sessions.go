@@ -148,7 +148,31 @@ func newSessionsCmd() *cobra.Command {
 			return printRevocation(cmd.OutOrStdout(), r)
 		},
 	}
-	c.AddCommand(revoke, unrevoke, list, get)
+	why := &cobra.Command{
+		Use:   "why SESSION_ID",
+		Short: "Show what the detector thinks of a session: live features and every scorer's score, and stored decisions",
+		Long: "Ask the detector why a session was, or was not, revoked: the control plane asks the detectors\n" +
+			"over NATS for the session's live features and every scorer's score (over its threshold or not,\n" +
+			"with each term in words), and reads the latest stored decision of each scorer (active, shadow,\n" +
+			"dry run) from smd_decisions. A session without a request in the lookback has no live view.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ctx, cancel, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			r, err := cl.SessionDetector(ctx, args[0])
+			if err != nil {
+				return apiError("sessions why", err)
+			}
+			if o.jsonOut {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			return printSessionDetector(cmd.OutOrStdout(), r)
+		},
+	}
+	c.AddCommand(revoke, unrevoke, list, get, why)
 	c.AddCommand(newAllowCmds(o)...)
 	return c
 }
@@ -161,6 +185,61 @@ func score(e control.Revocation) string {
 		return "-"
 	}
 	return detect.FormatScore(e.Score, e.Features["threshold_applied"])
+}
+
+// printSessionDetector writes the detector's view of a session.
+func printSessionDetector(w io.Writer, r control.SessionDetector) error {
+	rows := [][]string{{"session", r.SessionID}}
+	add := func(label string, lines ...string) {
+		for i, l := range lines {
+			if i > 0 {
+				label = ""
+			}
+			rows = append(rows, []string{label, l})
+		}
+	}
+	if r.Live == nil {
+		add("live", r.LiveNote)
+	} else {
+		l := r.Live
+		state := "playing"
+		if l.Ended {
+			state = "ended or paused (never revoked so)"
+		}
+		add("live", fmt.Sprintf("at %s, last request %s, %s", when(l.Time), when(l.LastRequest), state))
+		for _, sc := range l.Scores {
+			verdict := "under its threshold"
+			if sc.Over {
+				verdict = "OVER its threshold"
+			}
+			add(sc.Scorer+" ("+sc.Role+")", fmt.Sprintf("score %s, %s", detect.FormatScore(sc.Score, sc.Features["threshold_applied"]), verdict))
+			add("", sc.Explanation...)
+		}
+		if ev := l.Evidence; ev != nil {
+			add("addresses", strings.Join(ev.Addresses, ", "))
+			add("countries", strings.Join(ev.Countries, ", "))
+			add("user agents", ev.UserAgents...)
+			if len(ev.Renditions) > 0 {
+				add("renditions", strings.Join(ev.Renditions, ", "))
+			}
+		}
+	}
+	if len(r.Decisions) == 0 {
+		add("decisions", "none stored")
+	}
+	for i, d := range r.Decisions {
+		label := ""
+		if i == 0 {
+			label = "decisions"
+		}
+		add(label, fmt.Sprintf("%s %s: score %s, outcome %s", when(d.Time), d.Scorer, detect.FormatScore(d.Score, d.Features["threshold_applied"]), orDash(d.Outcome)))
+		add("", d.Explanation...)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintln(tw, printableRow(row))
+	}
+	return tw.Flush()
 }
 
 // printRevocation writes one revocation, its features sorted by name.

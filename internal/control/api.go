@@ -32,6 +32,9 @@ type Deps struct {
 	// written when an automatic revocation is lifted; nil answers 503
 	// there, and lifts automatic revocations without a hold-off.
 	Allowlist Allowlist
+	// Detector answers GET /v1/sessions/{id}/detector; nil answers 503
+	// there.
+	Detector Detector
 	// Edges is the smd_edges bucket (natsstore.Store.Edges) read by
 	// GET /v1/edges; nil answers 503 there.
 	Edges jetstream.KeyValue
@@ -156,6 +159,7 @@ func (a *API) routes() []route {
 		{"GET", "/v1/sessions/{id}/allow", scopeRead, a.getAllowance},
 		{"PUT", "/v1/sessions/{id}/allow", scopeAdmin, a.allow},
 		{"DELETE", "/v1/sessions/{id}/allow", scopeAdmin, a.disallow},
+		{"GET", "/v1/sessions/{id}/detector", scopeRead, a.sessionDetector},
 
 		{"GET", "/v1/keys", scopeRead, a.listKeys},
 		{"POST", "/v1/keys/rotate", scopeAdmin, a.rotateKeys},

@@ -26,6 +26,8 @@ type Deps struct {
 	// OnDecision, when set, is called by Tick (and so Run) with every new
 	// decision of every scorer, from Tick's goroutine: keep it quick.
 	OnDecision func(Decision)
+	// Decisions keeps every decision Tick reports; nil: none kept.
+	Decisions DecisionStore
 	// Metrics registers the detector's metrics; nil: not registered.
 	Metrics prometheus.Registerer
 	// Log receives decisions and errors; nil: discarded.
@@ -92,6 +94,8 @@ type Detector struct {
 
 	evalMu  sync.Mutex
 	scratch []features
+	// lastPop is the population of the last evaluation, for Inspect.
+	lastPop population
 	tracked atomic.Int64
 
 	// Tick's memory, under tickMu.
@@ -194,7 +198,7 @@ func (d *Detector) Observe(ev *accesslog.Event) {
 		d.shards[maphash.String(d.seed, ev.ViewerIP)%nShards].unproven.Add(1)
 		return
 	}
-	sh := &d.shards[maphash.String(d.seed, id)%nShards]
+	sh := &d.shards[d.shardOf(id)]
 	switch {
 	case ev.Status != 200 && ev.Status != 206:
 		sh.status.Add(1)
@@ -229,6 +233,9 @@ func (d *Detector) Observe(ev *accesslog.Event) {
 	sh.mu.Unlock()
 	sh.counted.Add(1)
 }
+
+// shardOf returns the index of the shard of session id.
+func (d *Detector) shardOf(id string) int { return int(maphash.String(d.seed, id) % nShards) }
 
 // evict forgets the least recently active of a few sessions of the full
 // shard sh (Go's map iteration starts at random): an approximate LRU that
@@ -280,6 +287,7 @@ func (d *Detector) Evaluate(now time.Time) []Decision {
 	}
 	d.scratch = fs
 	pop := d.population(fs)
+	d.lastPop = pop
 	var out []Decision
 	for si, sc := range d.scorers {
 		for i := range fs {

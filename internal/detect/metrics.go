@@ -19,6 +19,7 @@ type metrics struct {
 	evalSeconds prometheus.Histogram
 	decisions   *prometheus.CounterVec
 	revocations *prometheus.CounterVec
+	storeErrors prometheus.Counter
 }
 
 func newMetrics(d *Detector, reg prometheus.Registerer) (*metrics, error) {
@@ -49,11 +50,15 @@ func newMetrics(d *Detector, reg prometheus.Registerer) (*metrics, error) {
 			Name: "smd_detector_revocations_total",
 			Help: "Automatic revocations written, by scorer.",
 		}, []string{"scorer"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "smd_detector_decision_store_errors_total",
+			Help: "Decisions that could not be stored in smd_decisions (the decision itself stands).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m, m.evaluations, m.evalSeconds, m.decisions, m.revocations} {
+	for _, c := range []prometheus.Collector{m, m.evaluations, m.evalSeconds, m.decisions, m.revocations, m.storeErrors} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -115,6 +115,7 @@ func (d *Detector) Tick(ctx context.Context, now time.Time) []Decision {
 		out = append(out, dec)
 	}
 	d.flagged = cur
+	d.store(ctx, out)
 	for id, t := range d.acted {
 		if ns-t >= d.lookback {
 			delete(d.acted, id)

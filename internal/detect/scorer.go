@@ -12,6 +12,8 @@ type scorer interface {
 	// words explains the decision in an operator's words: a sentence per
 	// term over the threshold, with its numbers, and the score.
 	words(f *features, p *population) []string
+	// describe explains every term, over the threshold or not.
+	describe(f *features, p *population) []string
 }
 
 func newScorer(name string, cfg *Config) scorer {

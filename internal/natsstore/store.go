@@ -18,6 +18,9 @@ const (
 	BucketEdges   = "smd_edges"
 	BucketLeases  = "smd_leases"
 	BucketAllowed = "smd_allowed"
+	// BucketDecisions holds the detector's latest decision per session
+	// and scorer, active and shadow, for operators to read.
+	BucketDecisions = "smd_decisions"
 	StreamAccess  = "SMD_ACCESS"
 	// AccessSubjectPrefix starts the subjects of access events:
 	// smd.access.<partition>, partition = hash(session id) % AccessPartitions.
@@ -46,6 +49,11 @@ type Limits struct {
 	// 24h and 2 GiB); the oldest events go first.
 	AccessMaxAge   time.Duration
 	AccessMaxBytes int64
+	// DecisionsTTL is how long the detector's decisions are kept
+	// (default 7 days, the automatic revocations' TTL); DecisionsMaxBytes
+	// bounds them (default 256 MiB: past it, new decisions are not kept).
+	DecisionsTTL      time.Duration
+	DecisionsMaxBytes int64
 	// Storage is file (default) or memory.
 	Storage jetstream.StorageType
 }
@@ -65,6 +73,12 @@ func (l *Limits) defaults() {
 	}
 	if l.RevokedMaxBytes <= 0 {
 		l.RevokedMaxBytes = 1 << 30
+	}
+	if l.DecisionsTTL <= 0 {
+		l.DecisionsTTL = 7 * 24 * time.Hour
+	}
+	if l.DecisionsMaxBytes <= 0 {
+		l.DecisionsMaxBytes = 256 << 20
 	}
 	if l.AccessMaxAge <= 0 {
 		l.AccessMaxAge = 24 * time.Hour
@@ -91,6 +105,9 @@ type Store struct {
 	// Allowed holds session id -> allowance (sessions the detector leaves
 	// alone), with per-key TTL.
 	Allowed jetstream.KeyValue
+	// Decisions holds "<session id>.<scorer>" -> the detector's latest
+	// decision (JSON); entries expire after DecisionsTTL.
+	Decisions jetstream.KeyValue
 	// Access is the stream of access events.
 	Access jetstream.Stream
 	// Limits are the limits in force (defaults filled in).
@@ -121,6 +138,8 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 		// a read in flight.
 		{&s.Allowed, jetstream.KeyValueConfig{Bucket: BucketAllowed, Description: "smd sessions the detector leaves alone", History: 1,
 			MaxBytes: 256 << 20, LimitMarkerTTL: time.Minute}},
+		{&s.Decisions, jetstream.KeyValueConfig{Bucket: BucketDecisions, Description: "smd detector decisions", History: 1,
+			TTL: l.DecisionsTTL, MaxBytes: l.DecisionsMaxBytes}},
 	}
 	for _, kv := range kvs {
 		kv.cfg.Replicas = l.Replicas

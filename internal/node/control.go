@@ -112,6 +112,7 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 		Keys:      keys{r: rot, signing: signing},
 		Edges:     st.Edges,
 		Allowlist: allowlist{revocation.NewAllowStore(st.JS, st.Allowed)},
+		Detector:  sessionDetector{nc: st.NC, kv: st.Decisions},
 		Metrics:   reg,
 		Log:       log.With("part", "api"),
 	})

@@ -58,6 +58,7 @@ func detectorOption(cfg *config.Serve, reg prometheus.Registerer, log *slog.Logg
 		d, err := detect.New(cfg.Detector, detect.Deps{
 			Revoker:    revocation.NewStore(st.JS, st.Revoked),
 			Allowlist:  revocation.NewAllowStore(st.JS, st.Allowed),
+			Decisions:  decisionStore{st.Decisions},
 			OnDecision: hook,
 			Metrics:    reg,
 			Log:        log.With("part", "detector"),

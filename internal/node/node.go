@@ -256,6 +256,9 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 			n.detector = d
 			n.storeMu.Unlock()
 			n.run(func() error { return d.Run(ctx) })
+			n.run(func() error { return answerInspections(ctx, st.NC, d, log.With("part", "detector")) })
+			log.Info("detector: started", "scorer", cfg.Detector.Scorer, "shadow", cfg.Detector.Shadow, "dry_run", cfg.Detector.DryRun,
+				"lookback", cfg.Detector.Lookback.D().String(), "interval", cfg.Detector.Interval.D().String())
 		}); opt != nil {
 			opt(&o)
 		}

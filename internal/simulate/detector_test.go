@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/control"
 	"github.com/smd-media/smd/internal/detect"
 )
 
@@ -135,6 +136,38 @@ func TestHidingMeetsTargets(t *testing.T) {
 		rv := s.Revocation
 		if rv.Type != "auto" || len(rv.Explanation) < 2 || rv.Evidence == nil || len(rv.Evidence.Addresses) == 0 {
 			t.Errorf("%s (%s): revocation does not explain itself: %+v", s.ID, s.Kind, rv)
+		}
+	}
+	// Why a session was not revoked: a household's live scores, each
+	// under its threshold, every term in words; and why one was: the
+	// stored decision of the active scorer.
+	for _, s := range r.Sessions {
+		if s.Kind != KindHousehold && s.Kind != KindWide {
+			continue
+		}
+		sd, err := st.admin.SessionDetector(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sd.Live == nil || len(sd.Live.Scores) != 2 || sd.Live.Scores[0].Scorer != detect.ScorerConcurrency || sd.Live.Scores[0].Role != "active" ||
+			len(sd.Live.Scores[0].Explanation) < 5 || sd.Live.Evidence == nil {
+			t.Fatalf("%s (%s): live view %+v (%s)", s.ID, s.Kind, sd.Live, sd.LiveNote)
+		}
+		switch s.Kind {
+		case KindHousehold:
+			if sd.Live.Scores[0].Over || len(sd.Live.Evidence.UserAgents) != 3 {
+				t.Errorf("household: %+v", sd.Live)
+			}
+		case KindWide:
+			var active *control.StoredDecision
+			for i := range sd.Decisions {
+				if sd.Decisions[i].Active {
+					active = &sd.Decisions[i]
+				}
+			}
+			if !sd.Live.Scores[0].Over || active == nil || active.Outcome != detect.OutcomeRevoked || len(active.Explanation) < 2 {
+				t.Errorf("wide: live %+v, decisions %+v", sd.Live.Scores[0], sd.Decisions)
+			}
 		}
 	}
 }

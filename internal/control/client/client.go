@@ -197,6 +197,14 @@ func (c *Client) Revocation(ctx context.Context, id string) (control.Revocation,
 	return r, err
 }
 
+// SessionDetector returns what the detector thinks of session id: its
+// live features and scores, and its stored decisions.
+func (c *Client) SessionDetector(ctx context.Context, id string) (control.SessionDetector, error) {
+	var r control.SessionDetector
+	err := c.do(ctx, "GET", "/v1/sessions/"+url.PathEscape(id)+"/detector", nil, nil, &r)
+	return r, err
+}
+
 // ListRevoked returns a page of revoked sessions and the next cursor.
 func (c *Client) ListRevoked(ctx context.Context, after string, limit int) ([]control.Revocation, string, error) {
 	var p page[control.Revocation]

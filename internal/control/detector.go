@@ -1,0 +1,104 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Detector answers what the detector thinks of a session: its live
+// features and scores (from whichever control plane's detector holds the
+// session), and its stored decisions. Optional: without it,
+// /v1/sessions/{id}/detector answers 503.
+type Detector interface {
+	// Inspect returns the live inspection of session id; false when no
+	// detector holds it (no request in the lookback, or no detector
+	// answered in time).
+	Inspect(ctx context.Context, id string) (Inspection, bool, error)
+	// Decisions returns the stored decisions about session id, at most
+	// one per scorer (the latest).
+	Decisions(ctx context.Context, id string) ([]StoredDecision, error)
+}
+
+// Inspection is the detector's live view of a session (detect.Inspection).
+type Inspection struct {
+	SessionID   string        `json:"session_id"`
+	Time        time.Time     `json:"time"`
+	LastRequest time.Time     `json:"last_request"`
+	Ended       bool          `json:"ended"`
+	Scores      []ScoreReport `json:"scores"`
+	Evidence    *Evidence     `json:"evidence,omitempty"`
+}
+
+// ScoreReport is one scorer's judgement of a live session (detect.Score).
+type ScoreReport struct {
+	Scorer      string             `json:"scorer"`
+	Role        string             `json:"role"`
+	Score       float64            `json:"score"`
+	Threshold   float64            `json:"threshold"`
+	Over        bool               `json:"over"`
+	Features    map[string]float64 `json:"features"`
+	Explanation []string           `json:"explanation"`
+}
+
+// StoredDecision is a decision of the detector as kept in smd_decisions
+// (detect.Decision): active, shadow or dry run, with its outcome.
+type StoredDecision struct {
+	Time        time.Time          `json:"time"`
+	Scorer      string             `json:"scorer"`
+	SessionID   string             `json:"session_id"`
+	Score       float64            `json:"score"`
+	Threshold   float64            `json:"threshold"`
+	Active      bool               `json:"active"`
+	Features    map[string]float64 `json:"features"`
+	Explanation []string           `json:"explanation"`
+	Evidence    *Evidence          `json:"evidence,omitempty"`
+	Ended       bool               `json:"ended,omitempty"`
+	Outcome     string             `json:"outcome,omitempty"`
+}
+
+// SessionDetector is the answer of GET /v1/sessions/{id}/detector.
+type SessionDetector struct {
+	SessionID string `json:"session_id"`
+	// Live is the live inspection; null when no detector holds the
+	// session, and LiveNote says so.
+	Live     *Inspection `json:"live"`
+	LiveNote string      `json:"live_note,omitempty"`
+	// Decisions are the stored decisions, the latest per scorer.
+	Decisions []StoredDecision `json:"decisions"`
+}
+
+// inspectTimeout bounds the wait for the detectors' answer.
+const inspectTimeout = 2 * time.Second
+
+func (a *API) sessionDetector(w http.ResponseWriter, r *http.Request, _ *call) error {
+	id, err := pathSessionID(r)
+	if err != nil {
+		return err
+	}
+	if a.deps.Detector == nil {
+		return unavailable("the detector", errors.New("no detector runs with this control plane"))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), inspectTimeout)
+	defer cancel()
+	out := SessionDetector{SessionID: id, Decisions: []StoredDecision{}}
+	live, ok, err := a.deps.Detector.Inspect(ctx, id)
+	switch {
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		return unavailable("the detector", err)
+	case ok:
+		out.Live = &live
+	default:
+		out.LiveNote = "no detector holds the session: no request counted in the lookback, or no detector answered within " + inspectTimeout.String()
+	}
+	ds, err := a.deps.Detector.Decisions(ctx, id)
+	if err != nil {
+		return unavailable("the decisions store", err)
+	}
+	if ds != nil {
+		out.Decisions = ds
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
