@@ -65,7 +65,7 @@ func TestSessionsGetShowsTheDetectorsBreakdown(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	if _, err := e.Sessions.Revoke(context.Background(), control.Revocation{SessionID: "auto1", Type: "auto", Score: 2.5,
 		Reason: "concurrency score 2.5 over 1", By: "detector", RevokedAt: at,
-		Features: map[string]float64{"places": 3, "place_countries": 2, "speed": 1.25},
+		Features:    map[string]float64{"places": 3, "place_countries": 2, "speed": 1.25},
 		Explanation: []string{"seen from 20 places in 5 countries within 4 min 12 s: spread 8.8", "concurrency score 8.8, at or over 1.1"},
 		Evidence: &control.Evidence{Addresses: []string{"198.18.0.1", "198.18.1.1"}, Countries: []string{"BR", "DE"},
 			UserAgents: []string{"Chrome", "Safari"}, From: at.Add(-time.Minute), To: at}}, 7*24*time.Hour); err != nil {

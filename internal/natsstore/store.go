@@ -21,7 +21,7 @@ const (
 	// BucketDecisions holds the detector's latest decision per session
 	// and scorer, active and shadow, for operators to read.
 	BucketDecisions = "smd_decisions"
-	StreamAccess  = "SMD_ACCESS"
+	StreamAccess    = "SMD_ACCESS"
 	// AccessSubjectPrefix starts the subjects of access events:
 	// smd.access.<partition>, partition = hash(session id) % AccessPartitions.
 	AccessSubjectPrefix = "smd.access."
