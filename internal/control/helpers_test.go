@@ -65,6 +65,17 @@ type env struct {
 // newEnv starts an API; cfg may adjust the configuration.
 func newEnv(t *testing.T, cfg func(*control.Config)) *env {
 	t.Helper()
+	return newEnvOf(t, cfg, nil)
+}
+
+// newEnvWith is newEnv with deps adjusted.
+func newEnvWith(t *testing.T, deps func(*control.Deps)) *env {
+	t.Helper()
+	return newEnvOf(t, nil, deps)
+}
+
+func newEnvOf(t *testing.T, cfg func(*control.Config), deps func(*control.Deps)) *env {
+	t.Helper()
 	if err := spec.load(); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
@@ -74,6 +85,9 @@ func newEnv(t *testing.T, cfg func(*control.Config)) *env {
 		Deps: func(d *control.Deps) {
 			d.Metrics = e.reg
 			d.Now = e.clock.Now
+			if deps != nil {
+				deps(d)
+			}
 		},
 		Wrap: func(h http.Handler) http.Handler { return spec.check(t, h) },
 	})
