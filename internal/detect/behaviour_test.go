@@ -169,11 +169,9 @@ func TestBehaviours(t *testing.T) {
 // explainFor returns scorer's breakdown of session at the last evaluation.
 func explainFor(t *testing.T, d *Detector, session, scorer string) map[string]float64 {
 	t.Helper()
-	pop := d.population(d.scratch)
-	for i := range d.scratch {
-		if d.scratch[i].id == session {
-			return d.scorers[d.scorerIndex(scorer)].explain(&d.scratch[i], &pop)
-		}
+	pop := d.population(d.parts)
+	if f, ok := d.session(session); ok {
+		return d.scorers[d.scorerIndex(scorer)].explain(f, &pop)
 	}
 	t.Fatalf("session %s not evaluated", session)
 	return nil

@@ -46,9 +46,9 @@ type Config struct {
 	// MinBytes: only responses 200 and 206 of more than MinBytes bytes
 	// count, as in SMDE's query (default 1024).
 	MinBytes int64 `yaml:"min_bytes"`
-	// MaxSessions caps the sessions tracked (default 500,000, about 1.5 KB
-	// each); beyond it the least recently active of a small sample is
-	// forgotten.
+	// MaxSessions caps the sessions tracked (default 1,000,000, about
+	// 1.6 KB each: 1.6 GB at the cap); beyond it the least recently active
+	// of a small sample is forgotten.
 	MaxSessions int `yaml:"max_sessions"`
 	// RevokeTTL is how long an automatic revocation lasts (default 7d,
 	// SMDE's save_auto_session TTL).
@@ -169,7 +169,7 @@ func DefaultConfig() Config {
 		Interval:    Duration(2 * time.Second),
 		Lookback:    Duration(10 * time.Minute),
 		MinBytes:    1024,
-		MaxSessions: 500_000,
+		MaxSessions: 1_000_000,
 		RevokeTTL:   Duration(7 * 24 * time.Hour),
 		EndedAfter:  Duration(30 * time.Second),
 		SMDE: SMDEConfig{

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +65,10 @@ type Decision struct {
 	Ended bool `json:"ended,omitempty"`
 	// Outcome is what Tick did (Outcome*); empty from Evaluate.
 	Outcome string `json:"outcome,omitempty"`
+
+	// f and sc are the session's features and the scorer, until fill.
+	f  *features
+	sc scorer
 }
 
 // Detector keeps per-session features of the access events over a sliding
@@ -91,9 +96,15 @@ type Detector struct {
 	// scorers: the active one first, then the shadow ones.
 	scorers []scorer
 	metrics *metrics
+	// intern shares the strings sessions keep.
+	intern interner
 
-	evalMu  sync.Mutex
-	scratch []features
+	evalMu sync.Mutex
+	// parts are the sessions' features of the last evaluation, one slice
+	// per worker.
+	parts [][]features
+	// rates is the population's scratch.
+	rates []float64
 	// lastPop is the population of the last evaluation, for Inspect.
 	lastPop population
 	tracked atomic.Int64
@@ -264,48 +275,87 @@ func (d *Detector) Tracked() int { return int(d.tracked.Load()) }
 // scorer over its threshold, ordered by session id then scorer (the
 // active one first). It writes nothing.
 func (d *Detector) Evaluate(now time.Time) []Decision {
+	decs := d.evaluate(now)
+	for i := range decs {
+		d.fill(&decs[i])
+	}
+	return decs
+}
+
+// evaluate is Evaluate without the decisions' breakdowns, explanations
+// and evidence (fill adds them to those reported): each decision points
+// at its session's features in d.parts, valid until the next
+// evaluation. Sessions' features are computed by a goroutine per core,
+// each on its share of the shards.
+func (d *Detector) evaluate(now time.Time) []Decision {
 	d.evalMu.Lock()
 	defer d.evalMu.Unlock()
 	start := time.Now()
 	ns := now.UnixNano()
-	fs := d.scratch[:0]
-	for i := range d.shards {
-		sh := &d.shards[i]
-		sh.mu.Lock()
-		for id, s := range sh.m {
-			f, ok := s.features(d, ns)
-			f.shard = i
-			if !ok {
-				delete(sh.m, id)
-				d.tracked.Add(-1)
-				sh.expired.Add(1)
-				continue
-			}
-			fs = append(fs, f)
-		}
-		sh.mu.Unlock()
+	workers := min(runtime.GOMAXPROCS(0), nShards)
+	if len(d.parts) != workers {
+		d.parts = make([][]features, workers)
 	}
-	d.scratch = fs
-	pop := d.population(fs)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			fs := d.parts[w][:0]
+			for i := w; i < len(d.shards); i += workers {
+				sh := &d.shards[i]
+				sh.mu.Lock()
+				for id, s := range sh.m {
+					f, ok := s.features(d, ns)
+					f.shard = i
+					if !ok {
+						delete(sh.m, id)
+						d.tracked.Add(-1)
+						sh.expired.Add(1)
+						continue
+					}
+					fs = append(fs, f)
+				}
+				sh.mu.Unlock()
+			}
+			d.parts[w] = fs
+		})
+	}
+	wg.Wait()
+	pop := d.population(d.parts)
 	d.lastPop = pop
 	var out []Decision
+	n := 0
 	for si, sc := range d.scorers {
-		for i := range fs {
-			score, over := sc.score(&fs[i], &pop)
-			if !over {
-				continue
+		for _, fs := range d.parts {
+			n += len(fs)
+			for i := range fs {
+				score, over := sc.score(&fs[i], &pop)
+				if !over {
+					continue
+				}
+				out = append(out, Decision{
+					Time: now, Scorer: sc.name(), SessionID: fs[i].id, Score: score, Threshold: sc.threshold(),
+					Active: si == 0, Ended: fs[i].idle >= d.cfg.EndedAfter.D().Seconds(), f: &fs[i], sc: sc,
+				})
 			}
-			out = append(out, Decision{
-				Time: now, Scorer: sc.name(), SessionID: fs[i].id, Score: score, Threshold: sc.threshold(),
-				Active: si == 0, Features: sc.explain(&fs[i], &pop), Explanation: sc.words(&fs[i], &pop),
-				Evidence: d.evidence(&fs[i]), Ended: fs[i].idle >= d.cfg.EndedAfter.D().Seconds(),
-			})
 		}
 	}
 	order := func(name string) int { return slices.Index(d.cfg.Shadow, name) + 1 } // active: 0
 	slices.SortFunc(out, func(a, b Decision) int {
 		return cmp.Or(strings.Compare(a.SessionID, b.SessionID), cmp.Compare(order(a.Scorer), order(b.Scorer)))
 	})
-	d.metrics.evaluated(len(fs), time.Since(start))
+	d.metrics.evaluated(n/max(len(d.scorers), 1), time.Since(start))
 	return out
+}
+
+// fill adds a decision's breakdown, explanation and evidence, from the
+// features of the evaluation that made it.
+func (d *Detector) fill(dec *Decision) {
+	if dec.f == nil {
+		return
+	}
+	pop := d.lastPop
+	dec.Features = dec.sc.explain(dec.f, &pop)
+	dec.Explanation = dec.sc.words(dec.f, &pop)
+	dec.Evidence = d.evidence(dec.f)
+	dec.f, dec.sc = nil, nil
 }

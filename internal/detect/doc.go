@@ -5,7 +5,7 @@
 // A Detector keeps per-session features over a sliding lookback window,
 // fed one event at a time by Observe (safe from many goroutines, a few
 // hundred nanoseconds, bounded memory: at most max_sessions sessions of
-// about 1.5 KB). Every interval, Evaluate scores every session with every
+// about 1.6 KB). Every interval, Evaluate scores every session with every
 // configured scorer: the active one (concurrency by default, or smde,
 // SMDE's formula) revokes through a Revoker with type auto, its score and
 // feature breakdown and a TTL, never a session that is allowlisted or

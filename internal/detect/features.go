@@ -25,7 +25,7 @@ type features struct {
 	timeRange int64
 	// span is the time from first to last, in seconds.
 	span float64
-	// bytes is the bytes sent.
+	// bytes is the bytes sent (counted in KiB per request, rounded up).
 	bytes uint64
 	// Distinct IPs (at least: a session remembers 16 viewers and 64
 	// places), /24-/48 prefixes, user agents, referers and countries.
@@ -100,7 +100,7 @@ func (s *session) features(d *Detector, now int64) (features, bool) {
 		if idx < lo {
 			reqs -= b.n
 			hits -= b.hits
-			by -= b.bytes
+			by -= uint64(b.bytes)
 			continue
 		}
 		if b.minUS != noEvent {
@@ -111,7 +111,7 @@ func (s *session) features(d *Detector, now int64) (features, bool) {
 	if f.first == math.MaxInt64 {
 		return f, false
 	}
-	f.requests, f.hits, f.bytes = int(reqs), int(hits), by
+	f.requests, f.hits, f.bytes = int(reqs), int(hits), by*1024
 	cutoff := lo * w
 	f.last = s.last
 	f.idle = max(float64(now-s.last)/1e9, 0)
@@ -434,7 +434,15 @@ func bestClique(ns []node, minOverlap, minSwitches int, score func(uint32) float
 // are pairwise adjacent, the one of the highest score (ties: the larger).
 // Bron-Kerbosch with a pivot, on bitmasks.
 func maxClique(n int, adjacent func(i, j int) bool, score func(uint32) float64) uint32 {
-	if n == 1 {
+	switch {
+	case n == 1:
+		return 1
+	case n == 2 && adjacent(0, 1):
+		return 3
+	case n == 2:
+		if score(2) > score(1) {
+			return 2
+		}
 		return 1
 	}
 	var adj [maxIPs]uint32

@@ -240,8 +240,10 @@ func TestObserveConcurrently(t *testing.T) {
 	}
 	d.Evaluate(clk.Now())
 	total := 0
-	for i := range d.scratch {
-		total += d.scratch[i].requests
+	for _, fs := range d.parts {
+		for i := range fs {
+			total += fs[i].requests
+		}
 	}
 	if total != workers*per {
 		t.Errorf("requests %d, want %d", total, workers*per)

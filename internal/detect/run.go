@@ -73,7 +73,7 @@ func (d *Detector) Run(ctx context.Context) error {
 // scorer flags the session since the session was last under the
 // threshold, and each time the active scorer's decision is acted on.
 func (d *Detector) Tick(ctx context.Context, now time.Time) []Decision {
-	decs := d.Evaluate(now)
+	decs := d.evaluate(now)
 	d.tickMu.Lock()
 	defer d.tickMu.Unlock()
 	ns := now.UnixNano()
@@ -111,6 +111,7 @@ func (d *Detector) Tick(ctx context.Context, now time.Time) []Decision {
 		if repeat {
 			continue
 		}
+		d.fill(&dec)
 		d.report(dec)
 		out = append(out, dec)
 	}
@@ -164,6 +165,7 @@ func (d *Detector) enforce(ctx context.Context, dec *Decision, now int64, repeat
 		d.acted[id] = now
 		return quiet(OutcomeAlreadyRevoked)
 	}
+	d.fill(dec)
 	e := revocation.Entry{
 		SessionID: id, Type: revocation.TypeAuto, By: "detector", RevokedAt: dec.Time,
 		Score:       dec.Score,

@@ -37,24 +37,42 @@ type population struct {
 	steadyRate float64
 }
 
-// population computes the population of fs.
-func (d *Detector) population(fs []features) population {
-	p := population{sessions: len(fs)}
-	rates := make([]float64, 0, len(fs))
-	for i := range fs {
-		if fs[i].timeRange > 0 {
-			rates = append(rates, float64(fs[i].requests)/float64(fs[i].timeRange))
+// population computes the population of the features in parts.
+func (d *Detector) population(parts [][]features) population {
+	rates := d.rates[:0]
+	p := population{}
+	for _, fs := range parts {
+		p.sessions += len(fs)
+		for i := range fs {
+			if fs[i].timeRange > 0 {
+				rates = append(rates, float64(fs[i].requests)/float64(fs[i].timeRange))
+			}
 		}
 	}
 	p.medianRate = median(rates)
 	rates = rates[:0]
-	for i := range fs {
-		if r, ok := fs[i].reference(d); ok {
-			rates = append(rates, r)
+	for _, fs := range parts {
+		for i := range fs {
+			if r, ok := fs[i].reference(d); ok {
+				rates = append(rates, r)
+			}
 		}
 	}
 	p.steady, p.steadyRate = len(rates), median(rates)
+	d.rates = rates
 	return p
+}
+
+// session returns the features of session id at the last evaluation.
+func (d *Detector) session(id string) (*features, bool) {
+	for _, fs := range d.parts {
+		for i := range fs {
+			if fs[i].id == id {
+				return &fs[i], true
+			}
+		}
+	}
+	return nil, false
 }
 
 // median returns the lower median of v (the value of rank ceil(n/2), as a

@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"math"
 	"net/netip"
-	"strings"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/mediatime"
@@ -50,8 +49,9 @@ type bucket struct {
 	minUS uint32
 	// hits counts the bucket's requests, repeats included.
 	hits uint32
-	// bytes is the bytes sent by the bucket's requests.
-	bytes uint64
+	// bytes is the bytes sent by the bucket's requests, in KiB
+	// (rounded up per request; saturating): 4 TiB per bucket.
+	bytes uint32
 }
 
 // pair is one remembered (IP, URI) pair.
@@ -194,8 +194,12 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) {
 	if us := uint32((t - idx*w) / 1000); us < b.minUS {
 		b.minUS = us
 	}
-	b.bytes += uint64(ev.BytesSent)
-	s.sumBytes += uint64(ev.BytesSent)
+	kib := uint32(min((max(ev.BytesSent, 0)+1023)/1024, math.MaxUint32))
+	if b.bytes > math.MaxUint32-kib {
+		kib = math.MaxUint32 - b.bytes
+	}
+	b.bytes += kib
+	s.sumBytes += uint64(kib)
 	b.hits++
 	s.sumHits++
 	if t > s.last {
@@ -205,7 +209,7 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) {
 	ip := s.viewer(d, ev, t, cty)
 	s.place(ip.ip, ip.prefix, t, cty, d.spreadHold)
 	if rk, num, ok := mediatime.Key(d.seed, ev.OriginPath); ok {
-		ip.rendition(rk, num, ev.OriginPath, t, ev.MediaMS)
+		ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS)
 	}
 	s.uas = touch(s.uas, maphash.String(d.seed, ev.UserAgent), t)
 	// An absent referer counts as one value, as CloudFront's "-" does.
@@ -224,7 +228,7 @@ func (s *session) advance(idx int64) {
 		b := &s.bk[(s.top+i)%nBuckets]
 		s.sumN -= b.n
 		s.sumHits -= b.hits
-		s.sumBytes -= b.bytes
+		s.sumBytes -= uint64(b.bytes)
 		*b = bucket{minUS: noEvent}
 	}
 	s.top = idx
@@ -285,7 +289,7 @@ func (s *session) viewer(d *Detector, ev *accesslog.Event, t int64, cty uint16) 
 	if ip == nil {
 		a, pfx := parseAddr(d.seed, ev.ViewerIP)
 		n := viewer{key: key, addr: addr, prefix: pfx, ip: a, first: t, topSlot: t / d.slotW,
-			epoch: t / d.epochW, ua: strings.Clone(ev.UserAgent)}
+			epoch: t / d.epochW, ua: d.intern.of(ev.UserAgent)}
 		if len(s.viewers) < maxIPs {
 			s.viewers = append(s.viewers, n)
 			ip = &s.viewers[len(s.viewers)-1]
@@ -343,7 +347,7 @@ func mark(top int64, bits uint64, slot int64) (int64, uint64) {
 
 // rendition records segment num of the rendition rk (path p) at t,
 // holding ms of media (0: unknown).
-func (v *viewer) rendition(rk uint64, num uint32, p string, t int64, ms uint32) {
+func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64, ms uint32) {
 	var r *rendition
 	for i := range v.rends {
 		if v.rends[i].key == rk {
@@ -352,7 +356,7 @@ func (v *viewer) rendition(rk uint64, num uint32, p string, t int64, ms uint32) 
 		}
 	}
 	if r == nil {
-		n := rendition{key: rk, first: t, last: t, name: mediatime.Template(p)}
+		n := rendition{key: rk, first: t, last: t, name: d.intern.of(mediatime.Template(p))}
 		if len(v.rends) < maxRends {
 			v.rends = append(v.rends, n)
 			r = &v.rends[len(v.rends)-1]

@@ -139,7 +139,7 @@ func TestSMDEFormula(t *testing.T) {
 			}
 			decs := d.Evaluate(t0.Add(200 * time.Second))
 			sc := d.scorers[d.scorerIndex(ScorerSMDE)].(*smdeScorer)
-			pop := d.population(d.scratch)
+			pop := d.population(d.parts)
 			if pop.sessions != 6 || math.Abs(pop.medianRate-0.2) > 1e-12 {
 				t.Fatalf("population %+v, want 6 sessions and a median of 0.2", pop)
 			}
@@ -166,10 +166,8 @@ func TestSMDEFormula(t *testing.T) {
 // feat returns the features of session id at the last evaluation.
 func feat(t *testing.T, d *Detector, id string) *features {
 	t.Helper()
-	for i := range d.scratch {
-		if d.scratch[i].id == id {
-			return &d.scratch[i]
-		}
+	if f, ok := d.session(id); ok {
+		return f
 	}
 	t.Fatalf("session %s not evaluated", id)
 	return nil
