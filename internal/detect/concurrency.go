@@ -12,7 +12,7 @@ package detect
 //	spread     = spread_weight * max(spread - spread_allowance, 0) + country_weight * (spread countries - 1)
 //	renditions = rendition_weight * max(renditions - renditions_allowed, 0)
 //	download   = ahead / buffer_allowance
-//	speed      = rate / reference_rate            (multiples of real time)
+//	speed      = media seconds per wall second, or rate / reference_rate (multiples of real time)
 //	score      = max(presence, spread, renditions, speed / speed_limit)
 //	revoke at score >= threshold * (1 + margin)
 //
@@ -27,7 +27,13 @@ package detect
 // in parallel (the same segment numbers fetched in each, side by side
 // for 4 s): a player fetches a video
 // and an audio rendition, and switches from one video rendition to
-// another; a restreamer pulls them all. ahead is the most media one
+// another; a restreamer pulls them all. speed is the most media seconds
+// one rendition of a viewer was fetched per wall second, repeats
+// included, over the time since the viewer's first request (at least
+// min_span): a player at 1 plus its start buffer, a restreamer re-reading
+// the live window many; when no segment carries a media duration (edges
+// that learned none), the fastest viewer's requests per second against
+// the reference. ahead is the most media one
 // viewer fetched beyond real time in one run of consecutive segments (a
 // seek starts a new run), its forward buffer, from the media durations
 // the edge learned from the manifests it served: a player keeps a
@@ -54,6 +60,8 @@ func (c *concurrencyScorer) threshold() float64 { return c.cfg.Threshold }
 // concurrencyTerms are the parts of the score.
 type concurrencyTerms struct {
 	presence, spread, renditions, download, reference, speed, speedScore float64
+	// mediaSpeed: speed is in media seconds per wall second.
+	mediaSpeed bool
 }
 
 func (c *concurrencyScorer) terms(f *features, p *population) concurrencyTerms {
@@ -65,6 +73,10 @@ func (c *concurrencyScorer) terms(f *features, p *population) concurrencyTerms {
 	t.renditions = c.cfg.RenditionWeight * float64(max(f.renditions-c.cfg.RenditionsAllowed, 0))
 	t.download = f.ahead / c.cfg.BufferAllowance.D().Seconds()
 	switch {
+	case f.media:
+		// Media seconds per wall second: real time is 1, whatever the
+		// segments' length or the catalogue's mix.
+		t.speed, t.mediaSpeed = f.mediaSpeed, true
 	case c.cfg.RealtimeRate > 0:
 		t.reference = c.cfg.RealtimeRate
 	case p.steady >= c.cfg.MinSessions:
@@ -72,8 +84,8 @@ func (c *concurrencyScorer) terms(f *features, p *population) concurrencyTerms {
 	}
 	if t.reference > 0 {
 		t.speed = f.rate / t.reference
-		t.speedScore = t.speed / c.cfg.SpeedLimit
 	}
+	t.speedScore = t.speed / c.cfg.SpeedLimit
 	return t
 }
 

@@ -92,6 +92,9 @@ type Detector struct {
 	// rendRecent is how recent a rendition's last segment must be for it
 	// to count as fetched in parallel, ns.
 	rendRecent int64
+	// hotLevel is the media bucket, ms, that makes a session hot: the
+	// download score's decision.
+	hotLevel float32
 	minSpan    float64
 	// scorers: the active one first, then the shadow ones.
 	scorers []scorer
@@ -127,6 +130,9 @@ type Detector struct {
 type shard struct {
 	mu sync.Mutex
 	m  map[string]*session
+	// hot are the sessions a request may have put over the threshold
+	// since the last hot tick.
+	hot []*session
 	// Counters of Observe and Evaluate.
 	counted, noSession, unproven, status, small, late, invalid, evicted, expired atomic.Uint64
 	_                                                                            [64]byte // keep shards on their own cache lines
@@ -143,7 +149,7 @@ const rendRecent = 30 * time.Second
 // rendCoexist is how long two renditions must have been fetched side by
 // side to count as fetched in parallel: longer than the overlap of a
 // rendition switch or a channel change.
-const rendCoexist = 4 * time.Second
+const rendCoexist = 2 * time.Second
 
 // allowCache is how long an allowlisted session is not asked about again.
 const allowCache = 30 * time.Second
@@ -167,6 +173,7 @@ func New(cfg Config, deps Deps) (*Detector, error) {
 		epochW:     max(int64(cfg.Lookback.D()/2), 1),
 		spreadHold: int64(cfg.Concurrency.SpreadHold.D()),
 		rendRecent: int64(rendRecent),
+		hotLevel:   float32(cfg.Concurrency.BufferAllowance.D().Milliseconds()) * float32(cfg.Concurrency.Threshold*(1+cfg.Concurrency.Margin)),
 		minSpan:    cfg.Concurrency.MinSpan.D().Seconds(),
 		acted:      map[string]int64{},
 		allowed:    map[string]int64{},
@@ -240,7 +247,10 @@ func (d *Detector) Observe(ev *accesslog.Event) {
 		sh.m[s.id] = s
 		d.tracked.Add(1)
 	}
-	s.observe(d, ev, t)
+	if s.observe(d, ev, t) && !s.hot {
+		s.hot = true
+		sh.hot = append(sh.hot, s)
+	}
 	sh.mu.Unlock()
 	sh.counted.Add(1)
 }
@@ -353,7 +363,9 @@ func (d *Detector) fill(dec *Decision) {
 	if dec.f == nil {
 		return
 	}
+	d.evalMu.Lock()
 	pop := d.lastPop
+	d.evalMu.Unlock()
 	dec.Features = dec.sc.explain(dec.f, &pop)
 	dec.Explanation = dec.sc.words(dec.f, &pop)
 	dec.Evidence = d.evidence(dec.f)

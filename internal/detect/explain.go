@@ -88,7 +88,11 @@ func (c *concurrencyScorer) words(f *features, p *population) []string {
 		out = append(out, fmt.Sprintf("one viewer fetched %s s of media ahead of real time (%s s of media per second over %s; a player buffers at most %s s): download %s",
 			number(f.ahead, 0), number(f.aheadRate, 0), span(int64(f.aheadSpan*1e9)), number(c.cfg.BufferAllowance.D().Seconds(), 0), number(t.download, limit)))
 	}
-	if over(t.speedScore) {
+	switch {
+	case over(t.speedScore) && t.mediaSpeed:
+		out = append(out, fmt.Sprintf("one viewer fetched %s s of media per second of one rendition, repeats included (a player fetches 1, and its start buffer; limit %s): speed %s",
+			number(t.speed, c.cfg.SpeedLimit*(1+c.cfg.Margin)), number(c.cfg.SpeedLimit, 0), number(t.speedScore, limit)))
+	case over(t.speedScore):
 		out = append(out, fmt.Sprintf("one viewer fetched %s times as fast as a player in real time (%s requests/s against a reference of %s/s, limit %s times): speed %s",
 			number(t.speed, c.cfg.SpeedLimit*(1+c.cfg.Margin)), number(f.rate, 0), number(t.reference, 0), number(c.cfg.SpeedLimit, 0), number(t.speedScore, limit)))
 	}

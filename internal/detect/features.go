@@ -64,6 +64,12 @@ type features struct {
 	// wall second of that run of segments, aheadSpan its length.
 	ahead, aheadRate, aheadSpan float64
 	aheadViewer                 int
+	// mediaSpeed is the most media seconds one rendition of a viewer was
+	// fetched per wall second, repeats included, over the time since the
+	// viewer's first request (as rate); media tells whether any segment
+	// had a media duration (else speed falls back on rate).
+	mediaSpeed float64
+	media      bool
 	// active is the fastest viewer's requests per second over the time
 	// it played (first to last request, at least referenceSpan): what a
 	// session gives the reference median; 0 when no viewer played that long.
@@ -151,8 +157,23 @@ func (s *session) features(d *Detector, now int64) (features, bool) {
 			from = max(from, (epoch-1)*d.epochW)
 		}
 		if h > 0 {
-			if r := float64(h) / max(float64(now-from)/1e9, d.minSpan); r > f.rate {
+			wall := max(float64(now-from)/1e9, d.minSpan)
+			if r := float64(h) / wall; r > f.rate {
 				f.rate, f.rateViewer = r, i
+			}
+			for j := range v.rends {
+				r := &v.rends[j]
+				var ms uint32
+				switch v.epoch {
+				case epoch:
+					ms = satAdd(r.mediaNow, r.mediaPrev)
+				case epoch - 1:
+					ms = r.mediaNow
+				}
+				if ms > 0 {
+					f.media = true
+					f.mediaSpeed = max(f.mediaSpeed, float64(ms)/1000/wall)
+				}
 			}
 			if sp := float64(v.last-from) / 1e9; sp >= min(referenceSpan, d.minSpan) {
 				f.active = max(f.active, float64(h)/sp)

@@ -1,13 +1,18 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/mediatime"
+	"github.com/smd-media/smd/internal/revocation"
 )
 
 // replay feeds players' events to d, evaluating every 2 s from 0 to end,
@@ -310,5 +315,78 @@ func TestManifestsAreNoRendition(t *testing.T) {
 		if _, _, ok := mediatime.Key(maphash.MakeSeed(), p); ok {
 			t.Errorf("%s counted as a segment", p)
 		}
+	}
+}
+
+// memRevoker is a Revoker in memory.
+type memRevoker struct {
+	mu sync.Mutex
+	m  map[string]revocation.Entry
+}
+
+func (r *memRevoker) Revoke(_ context.Context, e revocation.Entry, _ time.Duration) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]revocation.Entry{}
+	}
+	r.m[e.SessionID] = e
+	return uint64(len(r.m)), nil
+}
+
+func (r *memRevoker) Get(_ context.Context, id string) (revocation.Entry, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.m[id]
+	return e, ok, nil
+}
+
+// TestTickHot: a downloader is revoked by the hot tick right after the
+// request that put it over the limit, not at the next whole evaluation;
+// a wide token at its third place and beyond too; the next Tick does not
+// report them again; players stay cold.
+func TestTickHot(t *testing.T) {
+	const start = 60 * time.Second
+	rev := &memRevoker{}
+	clk := &clock{t: t0}
+	d := newTestDetector(t, clk, Deps{Revoker: rev}, func(c *Config) { c.Interval = Duration(10 * time.Second) })
+	evs := merge(append(background(12, 0, 2*start),
+		player{session: "dl", ip: "203.0.113.201", country: "DE", ua: "curl", from: start, to: 2 * start, every: 200 * time.Millisecond,
+			streams: 2, content: "film1", vod: true, mediaMS: 2000},
+		player{session: "pl", ip: "203.0.113.202", country: "DE", ua: "Safari", from: start, to: 2 * start, every: 2 * time.Second,
+			streams: 2, buffer: 15, content: "film2", vod: true, mediaMS: 2000})...)
+	evs = append(evs, merge(wide("wd", 20, []string{"FR"}, start, 2*start)...)...)
+	slices.SortStableFunc(evs, func(a, b accesslog.Event) int { return a.Time.Compare(b.Time) })
+	revokedAt := map[string]time.Duration{}
+	i := 0
+	for at := time.Duration(0); at <= 2*start; at += 250 * time.Millisecond {
+		for ; i < len(evs) && !evs[i].Time.After(t0.Add(at)); i++ {
+			clk.Set(evs[i].Time)
+			d.Observe(&evs[i])
+		}
+		clk.Set(t0.Add(at))
+		var decs []Decision
+		if at%(10*time.Second) == 0 {
+			decs = d.Tick(t.Context(), t0.Add(at))
+		} else {
+			decs = d.TickHot(t.Context(), t0.Add(at))
+		}
+		for _, dec := range decs {
+			if dec.Active && dec.Outcome == OutcomeRevoked {
+				if _, ok := revokedAt[dec.SessionID]; ok {
+					t.Errorf("%s reported revoked twice", dec.SessionID)
+				}
+				revokedAt[dec.SessionID] = at - start
+			}
+		}
+	}
+	if got, ok := revokedAt["dl"]; !ok || got > 8*time.Second {
+		t.Errorf("downloader revoked after %v (%v), want within 8 s", got, ok)
+	}
+	if got, ok := revokedAt["wd"]; !ok || got > time.Second {
+		t.Errorf("wide token revoked after %v (%v), want within 1 s", got, ok)
+	}
+	if _, ok := revokedAt["pl"]; ok || len(revokedAt) != 2 {
+		t.Errorf("revoked %v, want dl and wd only", revokedAt)
 	}
 }

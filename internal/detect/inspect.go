@@ -112,7 +112,10 @@ func (c *concurrencyScorer) describe(f *features, p *population) []string {
 	t := c.terms(f, p)
 	limit := c.cfg.Threshold * (1 + c.cfg.Margin)
 	ref := "no reference rate yet"
-	if t.reference > 0 {
+	switch {
+	case t.mediaSpeed:
+		ref = fmt.Sprintf("%s s of media per second of one rendition, repeats included (%s allowed)", number(t.speed, 0), number(c.cfg.SpeedLimit, 0))
+	case t.reference > 0:
 		ref = fmt.Sprintf("%s requests/s against a reference of %s/s", number(f.rate, 0), number(t.reference, 0))
 	}
 	return []string{

@@ -54,14 +54,85 @@ const (
 func (d *Detector) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Interval.D())
 	defer t.Stop()
+	hot := time.NewTicker(hotInterval(d.cfg.Interval.D()))
+	defer hot.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 			d.Tick(ctx, d.now())
+		case <-hot.C:
+			d.TickHot(ctx, d.now())
 		}
 	}
+}
+
+// hotInterval is the time between hot ticks: a quarter of the interval,
+// from 50 ms to 500 ms.
+func hotInterval(interval time.Duration) time.Duration {
+	return min(max(interval/4, 50*time.Millisecond), 500*time.Millisecond)
+}
+
+// TickHot looks at once at the sessions a request may have put over the
+// threshold since the last hot tick (a viewer's media bucket past the
+// download limit, a viewer with more renditions than allowed, a third
+// place or more) and acts on the active scorer's new decisions about
+// them as Tick does, with the reference of the last evaluation: a
+// downloader or a token handed to many places is revoked within a
+// fraction of the interval, not at the next whole evaluation. Shadow
+// scorers wait for Tick. It returns the decisions reported.
+func (d *Detector) TickHot(ctx context.Context, now time.Time) []Decision {
+	ns := now.UnixNano()
+	var fs []features
+	for i := range d.shards {
+		sh := &d.shards[i]
+		sh.mu.Lock()
+		for _, s := range sh.hot {
+			s.hot = false
+			if f, ok := s.features(d, ns); ok {
+				f.shard = i
+				fs = append(fs, f)
+			}
+		}
+		clear(sh.hot)
+		sh.hot = sh.hot[:0]
+		sh.mu.Unlock()
+	}
+	if len(fs) == 0 || d.cfg.DryRun {
+		return nil
+	}
+	d.evalMu.Lock()
+	pop := d.lastPop
+	d.evalMu.Unlock()
+	sc := d.scorers[0]
+	d.tickMu.Lock()
+	defer d.tickMu.Unlock()
+	if d.flagged[0] == nil {
+		d.flagged[0] = map[string]bool{}
+	}
+	var out []Decision
+	for i := range fs {
+		f := &fs[i]
+		score, over := sc.score(f, &pop)
+		if !over || d.flagged[0][f.id] || f.idle >= d.cfg.EndedAfter.D().Seconds() {
+			continue
+		}
+		dec := Decision{Time: now, Scorer: sc.name(), SessionID: f.id, Score: score, Threshold: sc.threshold(), Active: true, f: f, sc: sc}
+		var err error
+		if dec.Outcome, err = d.enforce(ctx, &dec, ns, false); dec.Outcome == "" {
+			continue
+		}
+		if err != nil {
+			d.log.Warn("detect: cannot revoke; trying again at the next evaluation", "session_id", dec.SessionID, "err", err)
+		}
+		d.fill(&dec)
+		d.report(dec)
+		out = append(out, dec)
+		d.flagged[0][f.id] = true
+	}
+	d.store(ctx, out)
+	return out
 }
 
 // Tick evaluates at now and acts: the active scorer's decisions revoke

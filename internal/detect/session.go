@@ -105,7 +105,11 @@ type rendition struct {
 	level, runMS   float32
 	levelAt, runAt int64
 	lastNum, step  uint32
-	name           string // the template, for the evidence
+	// mediaNow and mediaPrev are the media fetched (ms, repeats included,
+	// saturating) in the viewer's current and previous half-lookback
+	// (viewer.epoch), for the media speed.
+	mediaNow, mediaPrev uint32
+	name                string // the template, for the evidence
 }
 
 // rendNums is how many segment numbers a rendition remembers.
@@ -155,6 +159,9 @@ type seen struct {
 // session is one session's state.
 type session struct {
 	id string
+	// hot is set when a request may have put the session over the
+	// threshold (see Detector.TickHot) until a hot tick looks at it.
+	hot bool
 	// base is the bucket index that pair.bk counts from; top is the
 	// newest bucket index; last the latest request (Unix ns).
 	base, top, last int64
@@ -180,15 +187,18 @@ func newSession(id string, idx int64) *session {
 }
 
 // observe adds a request at t (Unix ns, not after the detector's clock)
-// whose bucket index is t/d.bucketW.
-func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) {
+// whose bucket index is t/d.bucketW. It reports whether the request may
+// have put the session over the threshold: a viewer's media bucket past
+// the download limit, a viewer with more renditions than allowed, or a
+// third place or more.
+func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) (hot bool) {
 	w := d.bucketW
 	idx := t / w
 	switch {
 	case idx > s.top:
 		s.advance(idx)
 	case idx <= s.top-nBuckets:
-		return // older than every bucket kept
+		return false // older than every bucket kept
 	}
 	b := &s.bk[idx%nBuckets]
 	if us := uint32((t - idx*w) / 1000); us < b.minUS {
@@ -207,9 +217,9 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) {
 	}
 	cty := country(ev.Country)
 	ip := s.viewer(d, ev, t, cty)
-	s.place(ip.ip, ip.prefix, t, cty, d.spreadHold)
+	hot = s.place(ip.ip, ip.prefix, t, cty, d.spreadHold) && len(s.places) >= 3
 	if rk, num, ok := mediatime.Key(d.seed, ev.OriginPath); ok {
-		ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS)
+		hot = ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS) || hot
 	}
 	s.uas = touch(s.uas, maphash.String(d.seed, ev.UserAgent), t)
 	// An absent referer counts as one value, as CloudFront's "-" does.
@@ -219,6 +229,7 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) {
 	}
 	fp := uint32((maphash.String(d.seed, ev.OriginPath) ^ ip.addr*0x9e3779b97f4a7c15) >> 32)
 	s.countPair(fp, idx)
+	return hot
 }
 
 // advance makes idx the newest bucket, emptying those it passes.
@@ -318,6 +329,9 @@ func (s *session) viewer(d *Detector, ev *accesslog.Event, t int64, cty uint16) 
 		} else {
 			ip.prev = 0
 		}
+		for j := range ip.rends {
+			ip.rends[j].shift(ip.epoch, e)
+		}
 		ip.hits, ip.epoch = 1, e
 	case e == ip.epoch:
 		ip.hits++
@@ -346,8 +360,10 @@ func mark(top int64, bits uint64, slot int64) (int64, uint64) {
 }
 
 // rendition records segment num of the rendition rk (path p) at t,
-// holding ms of media (0: unknown).
-func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64, ms uint32) {
+// holding ms of media (0: unknown). It reports whether the viewer may be
+// over a limit: its media bucket past the download limit, or more
+// renditions than allowed.
+func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64, ms uint32) bool {
 	var r *rendition
 	for i := range v.rends {
 		if v.rends[i].key == rk {
@@ -378,8 +394,40 @@ func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64
 	r.last = max(r.last, t)
 	if ms > 0 {
 		r.media(num, t, ms)
+		r.count(v.epoch, t/d.epochW, ms)
 	}
 	r.note(num)
+	return r.level >= d.hotLevel || len(v.rends) > d.cfg.Concurrency.RenditionsAllowed
+}
+
+// count adds ms of media fetched at epoch e to the rendition's speed,
+// the viewer being at epoch ve (viewer.viewer has moved it already):
+// the rendition's counts follow the viewer's epochs.
+func (r *rendition) count(ve, e int64, ms uint32) {
+	switch e {
+	case ve:
+		r.mediaNow = satAdd(r.mediaNow, ms)
+	case ve - 1:
+		r.mediaPrev = satAdd(r.mediaPrev, ms)
+	}
+}
+
+// shift moves the rendition's counts from epoch from to epoch to of its
+// viewer.
+func (r *rendition) shift(from, to int64) {
+	switch {
+	case to == from+1:
+		r.mediaPrev, r.mediaNow = r.mediaNow, 0
+	case to > from:
+		r.mediaPrev, r.mediaNow = 0, 0
+	}
+}
+
+func satAdd(a, b uint32) uint32 {
+	if a > math.MaxUint32-b {
+		return math.MaxUint32
+	}
+	return a + b
 }
 
 // media adds segment num, of ms milliseconds of media, fetched at t to
@@ -420,10 +468,11 @@ func (r *rendition) ahead(now int64) float32 {
 	return max(0, r.level-float32(now-r.levelAt)/1e6)
 }
 
-// place records a request from the address a, of prefix pfx, at t. A
-// place is occupied from its first request to hold after its last: one
-// that comes back after longer is occupied again from then on.
-func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int64) {
+// place records a request from the address a, of prefix pfx, at t, and
+// reports whether the place is new. A place is occupied from its first
+// request to hold after its last: one that comes back after longer is
+// occupied again from then on.
+func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int64) bool {
 	for i := range s.places {
 		p := &s.places[i]
 		if p.prefix != pfx {
@@ -440,12 +489,12 @@ func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int6
 			}
 			p.addr = a
 		}
-		return
+		return false
 	}
 	n := place{prefix: pfx, first: t, last: t, country: cty, addr: a}
 	if len(s.places) < maxPlaces {
 		s.places = append(s.places, n)
-		return
+		return true
 	}
 	v := 0
 	for i := range s.places {
@@ -454,6 +503,7 @@ func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int6
 		}
 	}
 	s.places[v] = n
+	return true
 }
 
 // touch records h at t in l, forgetting the least recent beyond maxSeen.
