@@ -95,7 +95,7 @@ type Detector struct {
 	// hotLevel is the media bucket, ms, that makes a session hot: the
 	// download score's decision.
 	hotLevel float32
-	minSpan    float64
+	minSpan  float64
 	// scorers: the active one first, then the shadow ones.
 	scorers []scorer
 	metrics *metrics
