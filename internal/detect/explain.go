@@ -77,8 +77,8 @@ func (c *concurrencyScorer) words(f *features, p *population) []string {
 			plural(f.locations, "place"), plural(f.locCountries, "country"), span(64*int64(c.cfg.Slot.D())), number(t.presence, limit)))
 	}
 	if over(t.spread) {
-		out = append(out, fmt.Sprintf("seen from %s in %s within %s, each still in use when the next appeared (a viewer moving between networks occupies one or two): spread %s",
-			plural(f.spread, "place"), plural(f.spreadCountries, "country"), span(f.spreadTo-f.spreadFrom), number(t.spread, limit)))
+		out = append(out, fmt.Sprintf("seen from %s in %s, all in use within %s (one viewer occupies one or two places at a time): spread %s",
+			plural(f.spread, "place"), plural(f.spreadCountries, "country"), span(max(f.spreadTo-f.spreadFrom, int64(time.Second))), number(t.spread, limit)))
 	}
 	if over(t.renditions) {
 		out = append(out, fmt.Sprintf("one viewer fetched %s in parallel, continuously (a player fetches %d and switches between video renditions): renditions %s",

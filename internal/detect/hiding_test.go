@@ -71,7 +71,7 @@ func TestWhatHides(t *testing.T) {
 		words string
 	}{
 		{"token asked for from 20 places in one country, each once every 30 s",
-			wide("x", 20, []string{"DE"}, start, end), "seen from 20 places in 1 country"},
+			wide("x", 20, []string{"DE"}, start, end), "seen from 20 places in 1 country, all in use within"},
 		{"token asked for from 20 places in 5 countries, each once every 30 s",
 			wide("x", 20, []string{"DE", "FR", "US", "BR", "JP"}, start, end), "in 5 countries"},
 		{"VOD downloader at 10 times real time",

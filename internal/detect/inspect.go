@@ -120,9 +120,9 @@ func (c *concurrencyScorer) describe(f *features, p *population) []string {
 	}
 	return []string{
 		fmt.Sprintf("presence %s: %s at the same time, in %s", number(t.presence, limit), plural(max(f.locations, 1), "place"), plural(max(f.locCountries, 1), "country")),
-		fmt.Sprintf("spread %s: %s in %s over the window, each still in use when the next appeared (%d allowed)",
+		fmt.Sprintf("spread %s: %s in %s in use at once over the window (%d allowed)",
 			number(t.spread, limit), plural(f.spread, "place"), plural(max(f.spreadCountries, 1), "country"), c.cfg.SpreadAllowance),
-		fmt.Sprintf("renditions %s: one viewer fetched %s in parallel (%d allowed)", number(t.renditions, limit), plural(f.renditions, "rendition"), c.cfg.RenditionsAllowed),
+		fmt.Sprintf("renditions %s: one viewer fetched %s in parallel (%d allowed)", number(t.renditions, limit), plural(max(f.renditions, 1), "rendition"), c.cfg.RenditionsAllowed),
 		fmt.Sprintf("download %s: %s s of media fetched ahead of real time (%s s allowed)", number(t.download, limit), number(f.ahead, 0),
 			number(c.cfg.BufferAllowance.D().Seconds(), 0)),
 		fmt.Sprintf("speed %s: %s", number(t.speedScore, limit), ref),
