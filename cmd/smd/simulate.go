@@ -54,9 +54,12 @@ func newSimulateCmd() *cobra.Command {
 			"directory, removed afterwards; the sample origin; the edge; the detector, configured by --scorer\n" +
 			"and --detector-config) and reports every scorer of the detector, active and shadow: sessions\n" +
 			"flagged, precision, recall and time to flag; --check-targets judges the active scorer.\n\n" +
-			"Legitimate sessions play live HLS at the real segment cadence; some change network once,\n" +
-			"some are homes of two devices on one token. Abusive ones replay one token from K IPs in K\n" +
-			"countries at once, or restream every rendition as fast as they can. Impersonators write a\n" +
+			"Legitimate sessions play live or VOD HLS at the real segment cadence: plain players, address\n" +
+			"changes, homes of two and households of three on one token, CGNAT and dual-stack mobile viewers,\n" +
+			"seekers, ABR switchers, pausers, prefetching TVs, long titles. Abusive ones replay one token\n" +
+			"from K IPs in K countries at once, or from 20 IPs asking once every 30 s, restream every\n" +
+			"rendition as fast as they can or at real time, or download a long title at 4x or 10x.\n" +
+			"--scenario picks a mix (default, classic, hiding, hard-legit). Impersonators write a\n" +
 			"legitimate session's id in front of a token of their own on exc paths: they must revoke no\n" +
 			"one, since that id is proven by nothing there. A session is blocked at\n" +
 			"its first 403 (--blocked-status) from the edge.\n\n" +
@@ -68,6 +71,7 @@ func newSimulateCmd() *cobra.Command {
 		Example: "  smd simulate --edge http://127.0.0.1:8080 --api-key-file smd-data/api-keys.admin\n" +
 			"  smd simulate --duration 2m --legit 200 --shared 20 --share-ips 2..6 --json --check-targets\n" +
 			"  smd simulate --serve --seed 7\n" +
+			"  smd simulate --serve --scenario hard-legit --duration 60m --check-targets\n" +
 			"  smd simulate --serve --scorer smde --detector-config smd.yaml --json",
 		Args: cobra.NoArgs,
 		RunE: o.run,

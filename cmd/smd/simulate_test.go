@@ -17,7 +17,7 @@ import (
 
 func TestSimulateBadInput(t *testing.T) {
 	key := writeFile(t, "key", "smd_admin_0123456789abcdef\n")
-	base := []string{"simulate", "--edge", "http://127.0.0.1:1", "--api-key-file", key}
+	base := []string{"simulate", "--edge", "http://127.0.0.1:1", "--api-key-file", key, "--scenario", "classic"}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -34,6 +34,11 @@ func TestSimulateBadInput(t *testing.T) {
 		{"status", append(base, "--blocked-status", "200"), "--blocked-status: "},
 		{"nobody", append(base, "--legit", "0", "--shared", "0", "--restreamers", "0", "--impersonators", "0"), "sessions in all"},
 		{"impersonators without victims", append(base, "--legit", "0"), "--impersonators: 1 impersonators need legitimate sessions"},
+		{"scenario", append(base, "--scenario", "nope"), `--scenario: "nope" is not one of default, classic, hiding, hard-legit`},
+		{"wide", append(base, "--wide", "-1"), "--wide: -1 is negative"},
+		{"wide ips", append(base, "--wide-ips", "1"), "--wide-ips: 1: want 2 to 64"},
+		{"wide every", append(base, "--wide-every", "0s"), "--wide-every: 0s: want 1s to 1h"},
+		{"too many wide addresses", append(base, "--wide", "20", "--wide-ips", "30"), "--wide: 20 tokens of 30 addresses: at most 512 addresses in all"},
 		{"argument", append(base, "extra"), "unknown command"},
 		{"unreachable", base, "connection refused"},
 	} {
@@ -72,7 +77,7 @@ func TestSimulateCommand(t *testing.T) {
 	defer n.Close()
 
 	r := smd(t, "", "simulate", "--edge", "http://"+n.Edge.Addr, "--api-key-file", filepath.Join(cfg.DataDir, "api-keys.admin"),
-		"--duration", "3s", "--legit", "2", "--shared", "0", "--restreamers", "0", "--impersonators", "1", "--seed", "42",
+		"--duration", "3s", "--scenario", "classic", "--legit", "2", "--shared", "0", "--restreamers", "0", "--impersonators", "1", "--seed", "42",
 		"--scorer-label", "cli", "--json", "--check-targets")
 	if r.code != 0 || !strings.HasPrefix(r.stderr, "smd simulate: 3 sessions for 3s against http://") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -100,7 +105,7 @@ func TestSimulateCommand(t *testing.T) {
 	}
 	// An external stack: no per-scorer table, and the report says why.
 	if rep.Scorer != "cli" || rep.Seed != 42 || rep.Legit != 2 || rep.Requests == 0 || rep.Status["200"] != rep.Requests ||
-		len(rep.Targets) != 4 || len(rep.Sessions) != 3 || rep.Sessions[0].Devices[0].IP == "" || rep.Sessions[2].Kind != "impersonator" ||
+		len(rep.Targets) != 5 || len(rep.Sessions) != 3 || rep.Sessions[0].Devices[0].IP == "" || rep.Sessions[2].Kind != "impersonator" ||
 		rep.Scorers != nil || !strings.Contains(rep.Note, "external") {
 		t.Errorf("report: %s", r.stdout)
 	}
@@ -149,7 +154,7 @@ func TestSimulateServe(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	conf := writeFile(t, "smd.yaml", "detector: {interval: 500ms, concurrency: {min_sessions: 2}}\n")
 	r := smd(t, "", "simulate", "--serve", "--scorer", "smde", "--detector-config", conf,
-		"--duration", "3s", "--legit", "2", "--shared", "1", "--share-ips", "3", "--restreamers", "0", "--impersonators", "0", "--seed", "42", "--json")
+		"--duration", "3s", "--scenario", "classic", "--legit", "2", "--shared", "1", "--share-ips", "3", "--restreamers", "0", "--impersonators", "0", "--seed", "42", "--json")
 	if r.code != 0 || !strings.HasPrefix(r.stderr, "smd simulate: 3 sessions for 3s against a stack of its own at http://127.0.0.1:") ||
 		!strings.Contains(r.stderr, "(scorer smde, shadow concurrency)") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)

@@ -216,18 +216,26 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) (hot bool) 
 		s.last = t
 	}
 	cty := country(ev.Country)
-	ip := s.viewer(d, ev, t, cty)
+	uaHash := maphash.String(d.seed, ev.UserAgent)
+	ip := s.viewer(d, ev, uaHash, t, cty)
 	hot = s.place(ip.ip, ip.prefix, t, cty, d.spreadHold) && len(s.places) >= 3
-	if rk, num, ok := mediatime.Key(d.seed, ev.OriginPath); ok {
+	rk, num, seg := mediatime.Key(d.seed, ev.OriginPath)
+	if seg {
 		hot = ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS) || hot
 	}
-	s.uas = touch(s.uas, maphash.String(d.seed, ev.UserAgent), t)
+	s.uas = touch(s.uas, uaHash, t)
 	// An absent referer counts as one value, as CloudFront's "-" does.
 	s.refs = touch(s.refs, maphash.String(d.seed, ev.Referer), t)
 	if cty != 0 {
 		s.ctys = touch(s.ctys, uint64(cty), t)
 	}
-	fp := uint32((maphash.String(d.seed, ev.OriginPath) ^ ip.addr*0x9e3779b97f4a7c15) >> 32)
+	// The URI's hash: a segment's from its template's and its number
+	// (the path hashed once), anything else's from the path.
+	uri := rk ^ (uint64(num)+1)*0xff51afd7ed558ccd
+	if !seg {
+		uri = maphash.String(d.seed, ev.OriginPath)
+	}
+	fp := uint32((uri ^ ip.addr*0x9e3779b97f4a7c15) >> 32)
 	s.countPair(fp, idx)
 	return hot
 }
@@ -287,9 +295,9 @@ func (s *session) countPair(fp uint32, idx int64) {
 }
 
 // viewer records a request of ev at t and returns its viewer's state.
-func (s *session) viewer(d *Detector, ev *accesslog.Event, t int64, cty uint16) *viewer {
+func (s *session) viewer(d *Detector, ev *accesslog.Event, uaHash uint64, t int64, cty uint16) *viewer {
 	addr := maphash.String(d.seed, ev.ViewerIP)
-	key := addr ^ maphash.String(d.seed, ev.UserAgent)*0x9e3779b97f4a7c15
+	key := addr ^ uaHash*0x9e3779b97f4a7c15
 	var ip *viewer
 	for i := range s.viewers {
 		if s.viewers[i].key == key {
