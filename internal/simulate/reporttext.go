@@ -116,6 +116,28 @@ func (r *Report) writeScorers(b *strings.Builder) {
 			st.LegitFlagged, r.Legit, st.Shared3Flagged, r.Shared3, fmed, fp95, bmed, bp95)
 	}
 	tw.Flush()
+	// Per kind: what each scorer flagged of it (for an abusive kind its
+	// recall, for a legitimate one its false positives) and how fast.
+	b.WriteString("\nflagged per kind and scorer (sessions flagged of the kind; p95 time to flag, abusive kinds)\n\n")
+	tw = tabwriter.NewWriter(b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "kind\t")
+	for _, st := range r.Scorers {
+		fmt.Fprintf(tw, "%s\t", st.Scorer)
+	}
+	fmt.Fprintln(tw)
+	for _, k := range r.Kinds {
+		fmt.Fprintf(tw, "%s\t", k.Kind)
+		for _, st := range r.Scorers {
+			kf := st.Kinds[k.Kind]
+			cell := fmt.Sprintf("%d of %d", kf.Flagged, kf.Sessions)
+			if _, p95 := medP95(kf.TimeToFlag); kf.TimeToFlag.N > 0 {
+				cell += ", " + p95
+			}
+			fmt.Fprintf(tw, "%s\t", cell)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
 }
 
 // wrap breaks s into lines of at most width characters, between words.

@@ -42,6 +42,17 @@ type ScorerStats struct {
 	// TimeToBlock is the active scorer's time to block as the edge showed
 	// it (the report's time_to_block); absent for the others.
 	TimeToBlock *Latency `json:"time_to_block,omitempty"`
+	// Kinds has, per kind present, the sessions it flagged and, for an
+	// abusive kind, the time to flag them: precision and recall per
+	// scenario.
+	Kinds map[Kind]KindFlags `json:"kinds"`
+}
+
+// KindFlags is what one scorer flagged of one kind.
+type KindFlags struct {
+	Sessions   int     `json:"sessions"`
+	Flagged    int     `json:"flagged"`
+	TimeToFlag Latency `json:"time_to_flag"`
 }
 
 // Flag is a scorer's first decision about a session while it played.
@@ -122,10 +133,24 @@ func (r *Report) scorerStats(log *DecisionLog, sessions []*session, end time.Tim
 		f.Decisions++
 	}
 	ttf := make([][]time.Duration, len(stats))
+	kindTTF := make([]map[Kind][]time.Duration, len(stats))
+	for si := range stats {
+		stats[si].Kinds = map[Kind]KindFlags{}
+		kindTTF[si] = map[Kind][]time.Duration{}
+	}
 	for i := range r.Sessions {
 		res := &r.Sessions[i]
 		for si := range stats {
+			kf := stats[si].Kinds[res.Kind]
+			kf.Sessions++
 			f := flags[i][si]
+			if f != nil {
+				kf.Flagged++
+				if res.Abusive && !first[i].IsZero() {
+					kindTTF[si][res.Kind] = append(kindTTF[si][res.Kind], max(f.At.Sub(first[i]), 0))
+				}
+			}
+			stats[si].Kinds[res.Kind] = kf
 			if f == nil {
 				continue
 			}
@@ -159,6 +184,11 @@ func (r *Report) scorerStats(log *DecisionLog, sessions []*session, end time.Tim
 			st.Recall = &rc
 		}
 		st.TimeToFlag = summarize(ttf[si])
+		for k, d := range kindTTF[si] {
+			kf := st.Kinds[k]
+			kf.TimeToFlag = summarize(d)
+			st.Kinds[k] = kf
+		}
 		if st.Role == RoleActive {
 			ttb := r.TimeToBlock
 			st.TimeToBlock = &ttb

@@ -56,11 +56,20 @@ func TestScorerStats(t *testing.T) {
 			Shared3Flagged: 2, Precision: ptr(1), Recall: ptr(0.75),
 			TimeToFlag:  Latency{N: 3, MedianS: 5, P95S: 7, MaxS: 7},
 			TimeToBlock: &Latency{N: 2, MedianS: 4, P95S: 9, MaxS: 9},
+			Kinds: map[Kind]KindFlags{
+				KindLegit: {Sessions: 1}, KindLegitHome: {Sessions: 1},
+				KindRestreamer: {Sessions: 1, Flagged: 1, TimeToFlag: Latency{N: 1, MedianS: 7, P95S: 7, MaxS: 7}},
+				KindShared:     {Sessions: 3, Flagged: 2, TimeToFlag: Latency{N: 2, MedianS: 3, P95S: 5, MaxS: 5}},
+			},
 		},
 		{
 			Scorer: m, Role: RoleShadow, Decisions: 3, Flagged: 2, AbusiveFlagged: 1, LegitFlagged: 1,
 			Shared3Flagged: 1, Precision: ptr(0.5), Recall: ptr(0.25),
 			TimeToFlag: Latency{N: 1, MedianS: 15, P95S: 15, MaxS: 15},
+			Kinds: map[Kind]KindFlags{
+				KindLegit: {Sessions: 1}, KindLegitHome: {Sessions: 1, Flagged: 1}, KindRestreamer: {Sessions: 1},
+				KindShared: {Sessions: 3, Flagged: 1, TimeToFlag: Latency{N: 1, MedianS: 15, P95S: 15, MaxS: 15}},
+			},
 		},
 	}
 	for i, w := range want {
@@ -92,6 +101,8 @@ func TestScorerStats(t *testing.T) {
 	for _, s := range []string{
 		"concurrency  active        3          4      1.000   0.750  0 of 2     2 of 2        5.0 s     7.0 s         4.0 s      9.0 s",
 		"       smde  shadow        2          3      0.500   0.250  1 of 2     1 of 2       15.0 s    15.0 s             -          -",
+		"      shared  2 of 3, 5.0 s  1 of 3, 15.0 s",
+		"  legit-home         0 of 1          1 of 1",
 	} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("text lacks %q:\n%s", s, b.String())
