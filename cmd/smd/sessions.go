@@ -218,6 +218,9 @@ func printSessionDetector(w io.Writer, r control.SessionDetector) error {
 		if ev := l.Evidence; ev != nil {
 			add("addresses", strings.Join(ev.Addresses, ", "))
 			add("countries", strings.Join(ev.Countries, ", "))
+			if len(ev.ASNs) > 0 {
+				add("operators", strings.Join(ev.ASNs, ", "))
+			}
 			add("user agents", ev.UserAgents...)
 			if len(ev.Renditions) > 0 {
 				add("renditions", strings.Join(ev.Renditions, ", "))
@@ -266,6 +269,7 @@ func printRevocation(w io.Writer, r control.Revocation) error {
 		joined("addresses", ev.Addresses)
 		joined("networks", ev.Networks)
 		joined("countries", ev.Countries)
+		joined("operators", ev.ASNs)
 		list("user agents", ev.UserAgents)
 		joined("renditions", ev.Renditions)
 		if !ev.From.IsZero() {

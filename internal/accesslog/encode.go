@@ -50,6 +50,10 @@ func AppendEvent(dst []byte, e *Event) []byte {
 		dst = appendString(dst, e.IP())
 	}
 	dst = appendOpt(dst, `,"country":`, e.Country)
+	if e.ASN != 0 {
+		dst = append(dst, `,"asn":`...)
+		dst = strconv.AppendUint(dst, uint64(e.ASN), 10)
+	}
 	dst = appendOpt(dst, `,"user_agent":`, e.UserAgent)
 	dst = appendOpt(dst, `,"referer":`, e.Referer)
 	dst = append(dst, `,"method":`...)

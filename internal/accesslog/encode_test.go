@@ -26,6 +26,8 @@ var encodeCases = []struct {
 		BytesSent: 1 << 20, Duration: 1500 * time.Microsecond, CacheStatus: "hit"}},
 	{"unproven session", Event{Time: at, EdgeID: "e1", RequestID: "r2", SessionID: "victim1", SessionUnproven: true, KeyID: "k1",
 		Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/ads/a.ts"}},
+	{"asn", Event{Time: at, EdgeID: "e1", RequestID: "r4", SessionID: "s1", Verdict: "allow", Status: 200,
+		ViewerIP: "198.51.100.9", Country: "DE", ASN: 64500, Method: "GET"}},
 	{"media duration", Event{Time: at, EdgeID: "e1", RequestID: "r3", SessionID: "s1", Verdict: "allow", Status: 200,
 		ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/live/a/seg-0-9.m4s", BytesSent: 4096, MediaMS: 2002}},
 	{"html and quotes", Event{Time: at, EdgeID: "e<1>", RequestID: `r"1"`, UserAgent: `a\b<script>&amp;`, Method: "GET", Verdict: "deny", Reason: "expired"}},

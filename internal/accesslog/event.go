@@ -27,11 +27,15 @@ type Event struct {
 	// Verdict is "allow", "deny", "revoked", "log_deny" (a log-mode route
 	// served a request that enforcement would refuse), "unchecked" (route
 	// mode off) or "rejected" (refused before the token check: method, path).
-	Verdict    string `json:"verdict"`
-	Reason     string `json:"reason,omitempty"`
-	Status     int    `json:"status"`
-	ViewerIP   string `json:"viewer_ip"`
-	Country    string `json:"country,omitempty"`
+	Verdict  string `json:"verdict"`
+	Reason   string `json:"reason,omitempty"`
+	Status   int    `json:"status"`
+	ViewerIP string `json:"viewer_ip"`
+	Country  string `json:"country,omitempty"`
+	// ASN is the viewer's autonomous system number (its network
+	// operator), from the edge's ASN database or a trusted
+	// CloudFront-Viewer-ASN header; 0 unknown.
+	ASN        uint32 `json:"asn,omitempty"`
 	UserAgent  string `json:"user_agent,omitempty"`
 	Referer    string `json:"referer,omitempty"`
 	Method     string `json:"method"`

@@ -38,8 +38,11 @@ import (
 //	flags         uvarint, bit 0: session_unproven; written only when not
 //	              zero or media_ms follows, and absent in records of
 //	              earlier versions
-//	media_ms      uvarint, the segment's media duration in milliseconds;
-//	              written only when not zero
+//	media_ms      uvarint, the segment's media duration in milliseconds
+//	asn           uvarint, the viewer's autonomous system number
+//	              (flags, media_ms and asn are written only when one of
+//	              them is not zero, and absent in records of earlier
+//	              versions)
 //
 // where a string is a uvarint length and its bytes, as they are (not
 // necessarily UTF-8). Bytes after the last field of a record are ignored,
@@ -119,10 +122,11 @@ func appendRecord(dst []byte, e *accesslog.Event) []byte {
 	dst = binary.AppendVarint(dst, e.BytesSent)
 	dst = binary.AppendUvarint(dst, uint64(max(e.Duration.Microseconds(), 0)))
 	dst = appendStr(dst, e.CacheStatus)
-	if f := recordFlags(e); f != 0 || e.MediaMS != 0 {
+	if f := recordFlags(e); f != 0 || e.MediaMS != 0 || e.ASN != 0 {
 		dst = binary.AppendUvarint(dst, f)
-		if e.MediaMS != 0 {
-			dst = binary.AppendUvarint(dst, uint64(e.MediaMS))
+		dst = binary.AppendUvarint(dst, uint64(e.MediaMS))
+		if e.ASN != 0 {
+			dst = binary.AppendUvarint(dst, uint64(e.ASN))
 		}
 	}
 
@@ -277,6 +281,13 @@ func decodeRecord(b []byte) (*accesslog.Event, error) {
 			r.bad = true
 		}
 		e.MediaMS = uint32(ms)
+	}
+	if len(r.b) > 0 {
+		asn := r.uvarint()
+		if asn > math.MaxUint32 {
+			r.bad = true
+		}
+		e.ASN = uint32(asn)
 	}
 	if r.bad {
 		return nil, errRecord

@@ -31,6 +31,8 @@ var binaryCases = []struct {
 	{"segment with its media duration", accesslog.Event{Time: binAt, EdgeID: "e1", RequestID: "r3", SessionID: "s1",
 		Verdict: "allow", Status: 200, ViewerIP: "198.51.100.9", Method: "GET", OriginPath: "/live/a/seg-0-9.m4s", MediaMS: 2002}},
 	{"unproven, with a media duration", accesslog.Event{Time: binAt, SessionID: "s1", SessionUnproven: true, Method: "GET", MediaMS: math.MaxUint32}},
+	{"with an ASN", accesslog.Event{Time: binAt, SessionID: "s1", Method: "GET", ViewerIP: "192.0.2.1", Country: "DE", ASN: 64500}},
+	{"everything optional", accesslog.Event{Time: binAt, SessionID: "s1", SessionUnproven: true, Method: "GET", MediaMS: 2000, ASN: math.MaxUint32}},
 	{"binary id and ipv4", accesslog.Event{Time: binAt, EdgeID: "e1", RequestPrefix: "m1abc-", RequestSeq: 123456789,
 		Addr: netip.MustParseAddr("198.51.100.7"), Method: "GET"}},
 	{"binary ipv6, largest sequence", accesslog.Event{Time: binAt, RequestPrefix: "x", RequestSeq: math.MaxUint64,
@@ -102,7 +104,7 @@ func TestBinaryRecordPrefixesRejected(t *testing.T) {
 		body := rec[k:]
 		// The optional tail: flags and media_ms.
 		bare := tc.ev
-		bare.SessionUnproven, bare.MediaMS = false, 0
+		bare.SessionUnproven, bare.MediaMS, bare.ASN = false, 0, 0
 		brec := appendRecord(nil, &bare)
 		_, bk := uvarintLen(brec)
 		flags := len(body) - len(brec[bk:])
@@ -120,9 +122,9 @@ func TestBinaryRecordPrefixesRejected(t *testing.T) {
 		withFlags := bytes.Clone(body)
 		switch {
 		case flags == 0:
-			withFlags = append(withFlags, 0, 0) // flags, none set; media_ms 0
-		case tc.ev.MediaMS == 0:
-			withFlags = append(withFlags, 0) // media_ms 0
+			withFlags = append(withFlags, 0, 0, 0) // flags, none set; media_ms and asn 0
+		case tc.ev.ASN == 0:
+			withFlags = append(withFlags, 0) // asn 0
 		}
 		e, err := decodeRecord(append(withFlags, 1, 2, 3))
 		if err != nil {

@@ -147,6 +147,11 @@ type Geo struct {
 	Source string `yaml:"source"`
 	// MMDBFile is the MaxMind database for source "mmdb".
 	MMDBFile string `yaml:"mmdb_file"`
+	// ASNFile is a MaxMind ASN database (GeoLite2-ASN): each access
+	// event then names the viewer's network operator (asn), which the
+	// detector counts. With source "headers", CloudFront-Viewer-ASN from
+	// trusted proxies gives it when present; optional.
+	ASNFile string `yaml:"asn_mmdb_file"`
 }
 
 // CORS is cross-origin access for web players.

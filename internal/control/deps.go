@@ -58,6 +58,9 @@ type Evidence struct {
 	Networks []string `json:"networks,omitempty"`
 	// Countries are ISO 3166 codes.
 	Countries []string `json:"countries,omitempty"`
+	// ASNs are the network operators of the places ("AS64500"), when the
+	// edges know them.
+	ASNs []string `json:"asns,omitempty"`
 	// UserAgents are the user agents seen.
 	UserAgents []string `json:"user_agents,omitempty"`
 	// Renditions are the segment path templates of renditions fetched in

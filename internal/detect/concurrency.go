@@ -10,6 +10,7 @@ package detect
 //
 //	presence   = location_weight * (places - 1) + country_weight * (countries - 1)
 //	spread     = spread_weight * max(spread - spread_allowance, 0) + country_weight * (spread countries - 1)
+//	             + asn_weight * max(spread ASNs - asn_allowance, 0)
 //	renditions = rendition_weight * max(renditions - renditions_allowed, 0)
 //	download   = ahead / buffer_allowance
 //	speed      = media seconds per wall second, or rate / reference_rate (multiples of real time)
@@ -69,7 +70,7 @@ func (c *concurrencyScorer) terms(f *features, p *population) concurrencyTerms {
 	if f.locations > 1 || f.locCountries > 1 {
 		t.presence = c.cfg.LocationWeight*float64(max(f.locations-1, 0)) + c.cfg.CountryWeight*float64(max(f.locCountries-1, 0))
 	}
-	t.spread = c.cfg.SpreadWeight*float64(max(f.spread-c.cfg.SpreadAllowance, 0)) + c.cfg.CountryWeight*float64(max(f.spreadCountries-1, 0))
+	t.spread = spreadScore(c.cfg, f.spread, f.spreadCountries, f.spreadASNs)
 	t.renditions = c.cfg.RenditionWeight * float64(max(f.renditions-c.cfg.RenditionsAllowed, 0))
 	t.download = f.ahead / c.cfg.BufferAllowance.D().Seconds()
 	switch {
@@ -105,6 +106,7 @@ func (c *concurrencyScorer) explain(f *features, p *population) map[string]float
 		"place_countries":   float64(f.locCountries),
 		"spread":            float64(f.spread),
 		"spread_countries":  float64(f.spreadCountries),
+		"spread_asns":       float64(f.spreadASNs),
 		"renditions":        float64(f.renditions),
 		"concurrent_ips":    float64(f.concIPs),
 		"ips":               float64(f.ips),

@@ -121,6 +121,12 @@ type ConcurrencyConfig struct {
 	// SpreadWeight is added per place of the spread beyond the allowance
 	// (default 0.4: 7 places score 1.2).
 	SpreadWeight float64 `yaml:"spread_weight"`
+	// ASNAllowance is how many network operators (ASNs, known when the
+	// edges have an ASN database or a CDN's header) the spread's places
+	// may belong to before they score (default 3: home, mobile data and
+	// an office); ASNWeight is added per operator beyond (default 0.3).
+	ASNAllowance int     `yaml:"asn_allowance"`
+	ASNWeight    float64 `yaml:"asn_weight"`
 	// RenditionsAllowed is how many renditions one viewer (address and
 	// user agent) may fetch segments of in parallel (default 2: a video
 	// rendition and an audio one). A player plays one video rendition at a
@@ -190,6 +196,8 @@ func DefaultConfig() Config {
 			SpreadHold:        Duration(60 * time.Second),
 			SpreadAllowance:   4,
 			SpreadWeight:      0.4,
+			ASNAllowance:      3,
+			ASNWeight:         0.3,
 			RenditionsAllowed: 2,
 			RenditionWeight:   1.2,
 			BufferAllowance:   Duration(60 * time.Second),
@@ -285,6 +293,10 @@ func (c *Config) Validate() error {
 		bad("concurrency.spread_allowance", "must be from 1 to %d", maxPlaces)
 	}
 	weight("concurrency.spread_weight", k.SpreadWeight)
+	if k.ASNAllowance < 1 || k.ASNAllowance > maxPlaces {
+		bad("concurrency.asn_allowance", "must be from 1 to %d", maxPlaces)
+	}
+	weight("concurrency.asn_weight", k.ASNWeight)
 	if k.RenditionsAllowed < 1 || k.RenditionsAllowed > maxRends {
 		bad("concurrency.renditions_allowed", "must be from 1 to %d", maxRends)
 	}

@@ -77,8 +77,12 @@ func (c *concurrencyScorer) words(f *features, p *population) []string {
 			plural(f.locations, "place"), plural(f.locCountries, "country"), span(64*int64(c.cfg.Slot.D())), number(t.presence, limit)))
 	}
 	if over(t.spread) {
-		out = append(out, fmt.Sprintf("seen from %s in %s, all in use within %s (one viewer occupies one or two places at a time): spread %s",
-			plural(f.spread, "place"), plural(f.spreadCountries, "country"), span(max(f.spreadTo-f.spreadFrom, int64(time.Second))), number(t.spread, limit)))
+		ops := ""
+		if f.spreadASNs > 0 {
+			ops = " of " + plural(f.spreadASNs, "network operator")
+		}
+		out = append(out, fmt.Sprintf("seen from %s%s in %s, all in use within %s (one viewer occupies one or two places at a time): spread %s",
+			plural(f.spread, "place"), ops, plural(f.spreadCountries, "country"), span(max(f.spreadTo-f.spreadFrom, int64(time.Second))), number(t.spread, limit)))
 	}
 	if over(t.renditions) {
 		out = append(out, fmt.Sprintf("one viewer fetched %s in parallel, continuously (a player fetches %d and switches between video renditions): renditions %s",
@@ -142,6 +146,7 @@ func (d *Detector) evidence(f *features) *revocation.Evidence {
 		}
 	}
 	var ctys []string
+	var asns []uint32
 	for i := range s.places {
 		if mask&(1<<i) == 0 || i >= len(s.places) {
 			continue
@@ -154,9 +159,16 @@ func (d *Detector) evidence(f *features) *revocation.Evidence {
 		if c := countryName(p.country); c != "" && !slices.Contains(ctys, c) {
 			ctys = append(ctys, c)
 		}
+		if p.asn != 0 && !slices.Contains(asns, p.asn) && len(asns) < maxEvidence {
+			asns = append(asns, p.asn)
+		}
 	}
 	slices.Sort(ctys)
 	ev.Countries = ctys
+	slices.Sort(asns)
+	for _, a := range asns {
+		ev.ASNs = append(ev.ASNs, "AS"+strconv.FormatUint(uint64(a), 10))
+	}
 	for i := range s.viewers {
 		v := &s.viewers[i]
 		if v.last < f.first || len(ev.UserAgents) >= maxEvidence {

@@ -44,8 +44,10 @@ type features struct {
 	// spreadCountries the countries among them; spreadMask holds them,
 	// spreadFrom and spreadTo the first and last request among them.
 	spread, spreadCountries int
-	spreadMask              uint64
-	spreadFrom, spreadTo    int64
+	// spreadASNs is the known network operators (ASNs) among them.
+	spreadASNs           int
+	spreadMask           uint64
+	spreadFrom, spreadTo int64
 	// renditions is the most renditions one viewer fetched in parallel
 	// (pairwise concurrent over the last 64 slots); rendViewer is that
 	// viewer (index into s.viewers) and rendMask its renditions.
@@ -332,7 +334,8 @@ func (s *session) spreadOf(f *features, d *Detector, cutoff int64) {
 		var m uint64
 		c, from, to := 0, int64(math.MaxInt64), int64(0)
 		var ctys [maxPlaces]uint16
-		nc := 0
+		var asns [maxPlaces]uint32
+		nc, na := 0, 0
 		for _, j := range in[:n] {
 			p := &s.places[j]
 			if p.first > at || p.last+hold < at {
@@ -345,14 +348,25 @@ func (s *session) spreadOf(f *features, d *Detector, cutoff int64) {
 				ctys[nc] = p.country
 				nc++
 			}
+			if p.asn != 0 && !contains(asns[:na], p.asn) {
+				asns[na] = p.asn
+				na++
+			}
 		}
 		nc = max(nc, 1)
-		sc := k.SpreadWeight*float64(max(c-k.SpreadAllowance, 0)) + k.CountryWeight*float64(nc-1)
+		sc := spreadScore(k, c, nc, na)
 		if sc > bestScore || sc == bestScore && c > f.spread {
 			bestScore = sc
-			f.spread, f.spreadCountries, f.spreadMask, f.spreadFrom, f.spreadTo = c, nc, m, from, to
+			f.spread, f.spreadCountries, f.spreadASNs, f.spreadMask, f.spreadFrom, f.spreadTo = c, nc, na, m, from, to
 		}
 	}
+}
+
+// spreadScore is the spread term of places places in countries countries
+// and asns known network operators.
+func spreadScore(k *ConcurrencyConfig, places, countries, asns int) float64 {
+	return k.SpreadWeight*float64(max(places-k.SpreadAllowance, 0)) + k.CountryWeight*float64(max(countries-1, 0)) +
+		k.ASNWeight*float64(max(asns-k.ASNAllowance, 0))
 }
 
 // node is a viewer, an address, a place or a rendition active in the

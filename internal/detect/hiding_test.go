@@ -288,6 +288,39 @@ func TestEndedIsNotRevoked(t *testing.T) {
 	}
 }
 
+// TestASNs: six places at once over the window are within what viewers
+// do when they belong to one or two network operators (a carrier's pool,
+// home and mobile data), and are not when they belong to six.
+func TestASNs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		asn  func(i int) uint32
+		want bool
+	}{
+		{"one operator", func(int) uint32 { return 64500 }, false},
+		{"two operators", func(i int) uint32 { return 64500 + uint32(i%2) }, false},
+		{"unknown", func(int) uint32 { return 0 }, false},
+		{"six operators", func(i int) uint32 { return 64500 + uint32(i) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t: t0}
+			d := newTestDetector(t, clk, Deps{}, nil)
+			ps := wide("x", 6, []string{"DE"}, 0, 2*time.Minute)
+			for i := range ps {
+				ps[i].asn = tc.asn(i)
+			}
+			feed(d, clk, merge(ps...))
+			dec, got := of(d.Evaluate(t0.Add(2*time.Minute)), ScorerConcurrency, "x")
+			if got != tc.want {
+				t.Fatalf("flagged %v, want %v: %v", got, tc.want, explainFor(t, d, "x", ScorerConcurrency))
+			}
+			if got && (!strings.Contains(dec.Explanation[0], "of 6 network operators") || len(dec.Evidence.ASNs) != 6) {
+				t.Errorf("explanation %q, evidence %+v", dec.Explanation, dec.Evidence)
+			}
+		})
+	}
+}
+
 // TestNumber: a score is never rounded onto the other side of the
 // threshold it is compared with.
 func TestNumber(t *testing.T) {

@@ -147,6 +147,7 @@ type place struct {
 	prefix      uint64
 	first, last int64
 	country     uint16
+	asn         uint32     // of its latest request that had one; 0 unknown
 	addr        netip.Addr // the latest address, for the evidence
 }
 
@@ -218,7 +219,7 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) (hot bool) 
 	cty := country(ev.Country)
 	uaHash := maphash.String(d.seed, ev.UserAgent)
 	ip := s.viewer(d, ev, uaHash, t, cty)
-	hot = s.place(ip.ip, ip.prefix, t, cty, d.spreadHold) && len(s.places) >= 3
+	hot = s.place(ip.ip, ip.prefix, t, cty, ev.ASN, d.spreadHold) && len(s.places) >= 3
 	rk, num, seg := mediatime.Key(d.seed, ev.OriginPath)
 	if seg {
 		hot = ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS) || hot
@@ -480,7 +481,7 @@ func (r *rendition) ahead(now int64) float32 {
 // reports whether the place is new. A place is occupied from its first
 // request to hold after its last: one that comes back after longer is
 // occupied again from then on.
-func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int64) bool {
+func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, asn uint32, hold int64) bool {
 	for i := range s.places {
 		p := &s.places[i]
 		if p.prefix != pfx {
@@ -495,11 +496,14 @@ func (s *session) place(a netip.Addr, pfx uint64, t int64, cty uint16, hold int6
 			if cty != 0 {
 				p.country = cty
 			}
+			if asn != 0 {
+				p.asn = asn
+			}
 			p.addr = a
 		}
 		return false
 	}
-	n := place{prefix: pfx, first: t, last: t, country: cty, addr: a}
+	n := place{prefix: pfx, first: t, last: t, country: cty, asn: asn, addr: a}
 	if len(s.places) < maxPlaces {
 		s.places = append(s.places, n)
 		return true

@@ -51,6 +51,9 @@ type Deps struct {
 	Revoked revocation.Checker
 	// Geo locates viewers when the config's geo source is mmdb.
 	Geo geo.Locator
+	// ASN finds viewers' network operators for the access events (the
+	// config's geo.asn_mmdb_file); optional.
+	ASN geo.ASNLocator
 	// Fetcher serves objects.
 	Fetcher Fetcher
 	// Durations gives segments their media duration in access events
@@ -168,6 +171,9 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 	}
 	if cfg.Geo.Source == "mmdb" {
 		e.viewers.locator = d.Geo
+	}
+	if d.ASN != nil {
+		e.viewers.asns = d.ASN
 	}
 	if e.format == nil {
 		e.format = smde.NewVerifier(smde.Options{ClockSkew: cfg.ClockSkew.D()})
@@ -447,6 +453,9 @@ func (e *Edge) finish(x *exchange) {
 	ev.Status, ev.BytesSent = status, x.w.bytes
 	ev.Addr = x.ip
 	ev.Country = x.geo.Country
+	if e.viewers.geoHeaders || e.viewers.asns != nil {
+		ev.ASN = e.viewers.asn(x.r, x.ip)
+	}
 	ev.UserAgent = x.r.Header.Get("User-Agent")
 	ev.Referer = x.r.Header.Get("Referer")
 	ev.Method = x.r.Method

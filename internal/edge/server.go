@@ -43,6 +43,7 @@ type Server struct {
 	cache    *cache.Cache
 	access   *accesslog.Logger
 	geo      *geo.MMDB
+	asn      *geo.ASNDB
 	servers  []server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -150,6 +151,13 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 		s.geo, d.Geo = db, db
+	}
+	if cfg.Geo.ASNFile != "" {
+		db, err := geo.OpenASN(cfg.Geo.ASNFile)
+		if err != nil {
+			return err
+		}
+		s.asn, d.ASN = db, db
 	}
 	durations := mediatime.NewDurations()
 	c, err := cache.New(cache.Config{
@@ -392,6 +400,9 @@ func (s *Server) Close() error {
 		}
 		if s.access != nil {
 			errs = append(errs, s.access.Close())
+		}
+		if s.asn != nil {
+			errs = append(errs, s.asn.Close())
 		}
 		if s.geo != nil {
 			errs = append(errs, s.geo.Close())

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"strconv"
 	"net"
 	"net/http"
 	"net/netip"
@@ -17,6 +18,8 @@ type viewers struct {
 	// locator finds the location from the address; nil when the location
 	// comes from trusted headers or is not wanted.
 	locator geo.Locator
+	// asns finds viewers' network operators; optional.
+	asns geo.ASNLocator
 	// geoHeaders reads CloudFront/Cloudflare viewer headers from trusted
 	// proxies.
 	geoHeaders bool
@@ -84,6 +87,25 @@ func (v *viewers) rightmostUntrusted(chain []netip.Addr, peer netip.Addr) netip.
 		}
 	}
 	return ip
+}
+
+// asn returns the viewer's autonomous system (network operator): from a
+// trusted CloudFront-Viewer-ASN header when locations come from headers,
+// else from the ASN database; 0 unknown.
+func (v *viewers) asn(r *http.Request, ip netip.Addr) uint32 {
+	if v.geoHeaders {
+		if h := r.Header.Get("CloudFront-Viewer-ASN"); h != "" {
+			if peer := remoteAddr(r.RemoteAddr); peer.IsValid() && v.isTrusted(peer) {
+				if n, err := strconv.ParseUint(h, 10, 32); err == nil {
+					return uint32(n)
+				}
+			}
+		}
+	}
+	if v.asns != nil && ip.IsValid() {
+		return v.asns.ASN(ip)
+	}
+	return 0
 }
 
 // locate finds the location: from trusted headers (h is nil for an

@@ -69,3 +69,53 @@ func TestIdentifyWithDatabase(t *testing.T) {
 		t.Fatalf("geo %+v", g)
 	}
 }
+
+// asnFunc is an ASN locator.
+type asnFunc func(netip.Addr) uint32
+
+func (f asnFunc) ASN(a netip.Addr) uint32 { return f(a) }
+
+// TestASN: the viewer's network operator comes from a trusted
+// CloudFront-Viewer-ASN header with geo source headers (never from an
+// untrusted peer's, nor a malformed one), else from the ASN database.
+func TestASN(t *testing.T) {
+	trusted, _ := parsePrefixes([]string{"10.0.0.0/8"})
+	db := asnFunc(func(a netip.Addr) uint32 {
+		if a == netip.MustParseAddr("198.51.100.10") {
+			return 64500
+		}
+		return 0
+	})
+	for _, tc := range []struct {
+		name       string
+		remote     string
+		header     string
+		geoHeaders bool
+		db         bool
+		want       uint32
+	}{
+		{"trusted header", "10.0.0.1:1", "64501", true, false, 64501},
+		{"trusted header wins over the database", "10.0.0.1:1", "64501", true, true, 64501},
+		{"untrusted header", "198.51.100.10:1", "64501", true, false, 0},
+		{"untrusted header, the database", "198.51.100.10:1", "64501", true, true, 64500},
+		{"malformed header", "10.0.0.1:1", "AS64501", true, false, 0},
+		{"header ignored without geo headers", "10.0.0.1:1", "64501", false, false, 0},
+		{"database", "198.51.100.10:1", "", false, true, 64500},
+		{"nothing known", "192.0.2.1:1", "", false, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := viewers{trusted: trusted, geoHeaders: tc.geoHeaders}
+			if tc.db {
+				v.asns = db
+			}
+			r := &http.Request{RemoteAddr: tc.remote, Header: http.Header{}}
+			if tc.header != "" {
+				r.Header.Set("CloudFront-Viewer-ASN", tc.header)
+			}
+			ip, _ := v.identify(r)
+			if got := v.asn(r, ip); got != tc.want {
+				t.Errorf("AS%d, want AS%d", got, tc.want)
+			}
+		})
+	}
+}

@@ -62,5 +62,42 @@ func (m *MMDB) Locate(ip netip.Addr) token.Geo {
 // Close releases the database.
 func (m *MMDB) Close() error { return m.r.Close() }
 
+// ASNLocator finds the autonomous system (the network operator) of an
+// address; 0 when unknown.
+type ASNLocator interface {
+	ASN(ip netip.Addr) uint32
+}
+
+// ASNDB is an ASNLocator over a MaxMind ASN database (GeoLite2-ASN, or
+// any mmdb with autonomous_system_number records) held in memory.
+type ASNDB struct {
+	r *maxminddb.Reader
+}
+
+// OpenASN opens a MaxMind ASN database file.
+func OpenASN(path string) (*ASNDB, error) {
+	r, err := maxminddb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ASN database %s: %w", path, err)
+	}
+	return &ASNDB{r: r}, nil
+}
+
+// ASN implements ASNLocator.
+func (a *ASNDB) ASN(ip netip.Addr) uint32 {
+	var rec struct {
+		Number uint32 `maxminddb:"autonomous_system_number"`
+	}
+	if err := a.r.Lookup(ip.Unmap()).Decode(&rec); err != nil {
+		return 0
+	}
+	return rec.Number
+}
+
+// Close releases the database.
+func (a *ASNDB) Close() error { return a.r.Close() }
+
+var _ ASNLocator = (*ASNDB)(nil)
+
 // Interface guard.
 var _ Locator = (*MMDB)(nil)

@@ -83,3 +83,49 @@ func TestOpenMMDBErrors(t *testing.T) {
 		}
 	}
 }
+
+// writeASNDB writes a small database in GeoLite2-ASN's layout.
+func writeASNDB(t *testing.T) string {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-ASN", RecordSize: 24, IPVersion: 6, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, asn := range map[string]uint32{"198.51.100.0/24": 64500, "2001:db8::/32": 4200000001} {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(asn),
+			"autonomous_system_organization": mmdbtype.String("Example Networks")}
+		if err := w.Insert(n, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "asn.mmdb")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestASNDB(t *testing.T) {
+	db, err := OpenASN(writeASNDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for ip, want := range map[string]uint32{"198.51.100.10": 64500, "::ffff:198.51.100.10": 64500, "2001:db8::7": 4200000001, "192.0.2.1": 0} {
+		if got := db.ASN(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("%s: AS%d, want AS%d", ip, got, want)
+		}
+	}
+	if _, err := OpenASN(filepath.Join(t.TempDir(), "missing.mmdb")); err == nil {
+		t.Error("a missing file opened")
+	}
+}

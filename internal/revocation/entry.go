@@ -67,6 +67,9 @@ type Evidence struct {
 	Networks []string `json:"networks,omitempty"`
 	// Countries are ISO 3166 codes.
 	Countries []string `json:"countries,omitempty"`
+	// ASNs are the network operators of the places ("AS64500"), when the
+	// edges know them.
+	ASNs []string `json:"asns,omitempty"`
 	// UserAgents are the user agents seen.
 	UserAgents []string `json:"user_agents,omitempty"`
 	// Renditions are the segment path templates of renditions fetched in
@@ -155,7 +158,7 @@ func (e *Entry) validate() error {
 		for _, l := range []struct {
 			name  string
 			lines []string
-		}{{"addresses", v.Addresses}, {"networks", v.Networks}, {"countries", v.Countries},
+		}{{"addresses", v.Addresses}, {"networks", v.Networks}, {"countries", v.Countries}, {"asns", v.ASNs},
 			{"user_agents", v.UserAgents}, {"renditions", v.Renditions}} {
 			if err := validLines("evidence."+l.name, l.lines, maxEvidence); err != nil {
 				return err

@@ -207,3 +207,28 @@ func threeUAs(rng *rand.Rand) [3]string {
 	}
 	return [3]string{playerUAs[i], playerUAs[j], playerUAs[k]}
 }
+
+// Network operators (CloudFront-Viewer-ASN), from the ASNs reserved for
+// documentation (RFC 5398: 64496-64511 and 65536-65551):
+//
+//	home ISPs, one per legitimate country   64496-64501
+//	mobile carriers (CGNAT, mobile data)    64502
+//	offices                                 64503
+//	wide tokens in one country              64504-64508, five ISPs in turn
+//	data centres (restreamers)              64510
+//	shared, wide-intl and impersonators     65536-65551, one per address in turn
+const (
+	asnCarrier    = 64502
+	asnOffice     = 64503
+	asnDataCentre = 64510
+)
+
+// homeASN is the home ISP of legitimate session i (by its country).
+func homeASN(i int) uint32 { return 64496 + uint32(i%len(legitCountries)) }
+
+// wideASN is the operator of address r of a wide token in one country.
+func wideASN(r int) uint32 { return 64504 + uint32(r%5) }
+
+// foreignASN is the operator of the r-th address of a token used from
+// places of their own.
+func foreignASN(r int) uint32 { return 65536 + uint32(r%16) }

@@ -15,7 +15,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := func() Config {
-		c := DefaultConfig()
+		c := classicConfig()
 		c.Edge, c.API = "http://127.0.0.1:8080", api
 		return c
 	}
@@ -75,5 +75,47 @@ func TestSplitAndShareIPs(t *testing.T) {
 	}
 	if want := []int{3, 4, 5, 3, 4, 5}; !slices.Equal(ks, want) {
 		t.Errorf("share IPs %v, want %v", ks, want)
+	}
+}
+
+// classicConfig is DefaultConfig with the classic scenario's kinds only.
+func classicConfig() Config {
+	c := DefaultConfig()
+	if err := c.ApplyScenario(ScenarioClassic, nil); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// TestScenarios: each scenario sets every count, and a kind's own flag
+// wins over it.
+func TestScenarios(t *testing.T) {
+	for _, name := range Scenarios {
+		c := DefaultConfig()
+		if err := c.ApplyScenario(name, func(flag string) bool { return flag == "households" }); err != nil {
+			t.Fatal(err)
+		}
+		if c.Households != DefaultConfig().Households {
+			t.Errorf("%s: households %d, the flag's value is kept", name, c.Households)
+		}
+		abusive := c.Shared + c.Restreamers + c.Wide + c.WideIntl + c.Relays + c.Downloaders4x + c.Downloaders10x
+		switch name {
+		case ScenarioHardLegit:
+			if abusive != 0 || c.Seekers != 5 || c.Legit != 20 {
+				t.Errorf("%s: %+v", name, c)
+			}
+		case ScenarioClassic:
+			if c.Wide+c.Relays+c.CGNAT != 0 || c.Shared != DefaultShared {
+				t.Errorf("%s: %+v", name, c)
+			}
+		case ScenarioHiding:
+			if c.Wide != 3 || c.Downloaders10x != 3 || c.Seekers != 0 {
+				t.Errorf("%s: %+v", name, c)
+			}
+		}
+	}
+	c := DefaultConfig()
+	if err := c.ApplyScenario("nope", nil); err == nil || !strings.Contains(err.Error(), `scenario: "nope" is not one of`) {
+		t.Errorf("unknown scenario: %v", err)
 	}
 }

@@ -53,7 +53,7 @@ func (s *Simulation) prepareHard(c *Config, add addFunc, dev deviceFunc, newPlay
 			n++
 			err := add(kind, func(idx int, id, u string) (*session, model) {
 				rng := s.rng(idx, 1)
-				me := Identity{IP: legitAddr(i), Country: legitCountry(i), UserAgent: playerUA(rng)}
+				me := Identity{IP: legitAddr(i), Country: legitCountry(i), UserAgent: playerUA(rng), ASN: homeASN(i)}
 				sess := newSession(id, kind, u, []Identity{me})
 				p := newPlayer(dev(sess, me), u, rng)
 				adjust(p)
@@ -74,7 +74,7 @@ func (s *Simulation) prepareHard(c *Config, add addFunc, dev deviceFunc, newPlay
 			ids := make([]Identity, 3)
 			sess := newSession(id, KindHousehold, u, ids)
 			for d := range 3 {
-				ids[d] = Identity{IP: householdAddr(h), Country: cty, UserAgent: uas[d]}
+				ids[d] = Identity{IP: householdAddr(h), Country: cty, UserAgent: uas[d], ASN: homeASN(h)}
 				v.players = append(v.players, newPlayer(dev(sess, ids[d]), u, s.rng(idx, 2+d)))
 				join := time.Duration(0)
 				if d > 0 {
@@ -93,11 +93,11 @@ func (s *Simulation) prepareHard(c *Config, add addFunc, dev deviceFunc, newPlay
 		n++
 		err := add(KindCGNAT, func(idx int, id, u string) (*session, model) {
 			rng := s.rng(idx, 1)
-			me := Identity{IP: cgnatAddr(rng), Country: legitCountry(i), UserAgent: playerUA(rng)}
+			me := Identity{IP: cgnatAddr(rng), Country: legitCountry(i), UserAgent: playerUA(rng), ASN: asnCarrier}
 			ids := []Identity{me}
 			var moves []move
 			for at := s.jitter(rng, cgnatEvery); at < c.Duration; at += s.jitter(rng, cgnatEvery) {
-				to := Identity{IP: cgnatAddr(rng), Country: me.Country, UserAgent: me.UserAgent}
+				to := Identity{IP: cgnatAddr(rng), Country: me.Country, UserAgent: me.UserAgent, ASN: asnCarrier}
 				ids = append(ids, to)
 				moves = append(moves, move{at: at, to: to})
 			}
@@ -116,10 +116,11 @@ func (s *Simulation) prepareHard(c *Config, add addFunc, dev deviceFunc, newPlay
 			ua := playerUA(rng)
 			ident := func(place, family int) Identity {
 				v4, v6 := mobileAddrs(m, place)
+				asn := []uint32{homeASN(i), asnCarrier, asnOffice}[place]
 				if family == 1 {
-					return Identity{IP: v6, Country: legitCountry(i), UserAgent: ua}
+					return Identity{IP: v6, Country: legitCountry(i), UserAgent: ua, ASN: asn}
 				}
-				return Identity{IP: v4, Country: legitCountry(i), UserAgent: ua}
+				return Identity{IP: v4, Country: legitCountry(i), UserAgent: ua, ASN: asn}
 			}
 			// Home, mobile data, office, mobile data, home: a fifth of the
 			// run each, IPv4 and IPv6 in turn every few seconds.
@@ -173,11 +174,11 @@ func (s *Simulation) prepareHiding(c *Config, add addFunc, dev deviceFunc, newPl
 			sess := newSession(id, kind, u, ids)
 			for r := range c.WideIPs {
 				rng := s.rng(idx, 1+r)
-				cty := wideCountry
+				cty, asn := wideCountry, wideASN(r)
 				if kind == KindWideIntl {
-					cty = wideCountries[r%len(wideCountries)]
+					cty, asn = wideCountries[r%len(wideCountries)], foreignASN(r)
 				}
-				ids[r] = Identity{IP: wideAddr(w), Country: cty, UserAgent: playerUA(rng)}
+				ids[r] = Identity{IP: wideAddr(w), Country: cty, UserAgent: playerUA(rng), ASN: asn}
 				w++
 				v.pollers = append(v.pollers, &poller{dev: dev(sess, ids[r]), master: u, every: c.WideEvery})
 				v.delays = append(v.delays, time.Duration(rng.Int64N(int64(time.Second))))
@@ -190,7 +191,7 @@ func (s *Simulation) prepareHiding(c *Config, add addFunc, dev deviceFunc, newPl
 	}
 	for r := range c.Relays {
 		err := add(KindRelay, func(idx int, id, u string) (*session, model) {
-			me := Identity{IP: restreamerAddr(c.Restreamers + r), Country: restreamerCountry, UserAgent: restreamerUA}
+			me := Identity{IP: restreamerAddr(c.Restreamers + r), Country: restreamerCountry, UserAgent: restreamerUA, ASN: asnDataCentre}
 			sess := newSession(id, KindRelay, u, []Identity{me})
 			p := newPlayer(dev(sess, me), u, s.rng(idx, 1))
 			p.all, p.switchProb = true, 0
@@ -210,7 +211,8 @@ func (s *Simulation) prepareHiding(c *Config, add addFunc, dev deviceFunc, newPl
 			a := downloaderAddr(d)
 			d++
 			err := add(dl.kind, func(idx int, id, u string) (*session, model) {
-				me := Identity{IP: a, Country: legitCountry(idx), UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"}
+				me := Identity{IP: a, Country: legitCountry(idx), ASN: homeASN(idx),
+					UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"}
 				sess := newSession(id, dl.kind, u, []Identity{me})
 				p := newPlayer(dev(sess, me), u, s.rng(idx, 1))
 				p.speed, p.best, p.vodBuffer, p.switchProb = dl.speed, true, 1, 0

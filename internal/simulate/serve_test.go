@@ -40,7 +40,7 @@ func TestServeReportsEveryScorer(t *testing.T) {
 	}
 	defer st.Close()
 
-	cfg := DefaultConfig()
+	cfg := classicConfig()
 	st.Use(&cfg)
 	cfg.Duration = 15 * time.Second
 	cfg.Legit, cfg.LegitIPChange, cfg.LegitHome = 10, 0.2, 0.2

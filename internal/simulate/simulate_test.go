@@ -25,7 +25,7 @@ func TestRunAgainstServe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	cfg := DefaultConfig()
+	cfg := classicConfig()
 	cfg.Edge = st.edge
 	cfg.API = st.admin
 	cfg.Duration = 9 * time.Second
@@ -260,7 +260,7 @@ func TestNewErrors(t *testing.T) {
 		{"issuer cannot create", "", issuer, "asset smd_simulate does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := classicConfig()
 			cfg.Edge, cfg.API, cfg.AssetID = st.edge, tc.api, tc.asset
 			_, err := New(ctx, cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -270,7 +270,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	// With the default asset made, an issuer key runs, but cannot read
 	// revocations back.
-	cfg := DefaultConfig()
+	cfg := classicConfig()
 	cfg.Edge, cfg.API, cfg.Duration = st.edge, st.admin, 10*time.Millisecond
 	cfg.Legit, cfg.Shared, cfg.Restreamers = 1, 0, 0
 	if _, err := New(ctx, cfg); err != nil {

@@ -142,11 +142,11 @@ func (s *Simulation) prepare(ctx context.Context) error {
 
 	for i := 0; i < c.Legit; i++ {
 		rng := s.rng(i, 1)
-		me := Identity{IP: legitAddr(i), Country: legitCountry(i), UserAgent: playerUA(rng)}
+		me := Identity{IP: legitAddr(i), Country: legitCountry(i), UserAgent: playerUA(rng), ASN: homeASN(i)}
 		var err error
 		switch {
 		case i < ipChange:
-			to := Identity{IP: mobileAddr(i), Country: me.Country, UserAgent: me.UserAgent}
+			to := Identity{IP: mobileAddr(i), Country: me.Country, UserAgent: me.UserAgent, ASN: asnCarrier}
 			// The move happens between 30 % and 70 % of the run.
 			after := c.Duration*3/10 + time.Duration(rng.Int64N(int64(c.Duration*4/10)+1))
 			err = add(KindLegitIPChange, func(_ int, id, u string) (*session, model) {
@@ -156,8 +156,8 @@ func (s *Simulation) prepare(ctx context.Context) error {
 		case i < ipChange+home:
 			a, b := homeAddrs(i - ipChange)
 			uaA, uaB := twoUAs(rng)
-			ida := Identity{IP: a, Country: me.Country, UserAgent: uaA}
-			idb := Identity{IP: b, Country: me.Country, UserAgent: uaB}
+			ida := Identity{IP: a, Country: me.Country, UserAgent: uaA, ASN: me.ASN}
+			idb := Identity{IP: b, Country: me.Country, UserAgent: uaB, ASN: me.ASN}
 			join := time.Duration(rng.Int64N(int64(c.Duration/3) + 1))
 			err = add(KindLegitHome, func(i int, id, u string) (*session, model) {
 				sess := newSession(id, KindLegitHome, u, []Identity{ida, idb})
@@ -188,7 +188,7 @@ func (s *Simulation) prepare(ctx context.Context) error {
 			sess := newSession(id, KindShared, u, ids)
 			for r := range k {
 				rng := s.rng(i, 1+r)
-				ids[r] = Identity{IP: sharedAddr(j, r), Country: sharedCountry(r), UserAgent: playerUA(rng)}
+				ids[r] = Identity{IP: sharedAddr(j, r), Country: sharedCountry(r), UserAgent: playerUA(rng), ASN: foreignASN(r)}
 				v.replicas = append(v.replicas, newPlayer(dev(sess, ids[r]), u, rng))
 				v.delays = append(v.delays, time.Duration(rng.Int64N(int64(time.Second))))
 			}
@@ -203,7 +203,7 @@ func (s *Simulation) prepare(ctx context.Context) error {
 		limit = rate.Limit(c.RestreamerRate)
 	}
 	for r := 0; r < c.Restreamers; r++ {
-		me := Identity{IP: restreamerAddr(r), Country: restreamerCountry, UserAgent: restreamerUA}
+		me := Identity{IP: restreamerAddr(r), Country: restreamerCountry, UserAgent: restreamerUA, ASN: asnDataCentre}
 		err := add(KindRestreamer, func(_ int, id, u string) (*session, model) {
 			sess := newSession(id, KindRestreamer, u, []Identity{me})
 			return sess, &restreamer{dev: dev(sess, me), master: u, limit: rate.NewLimiter(limit, 1)}
@@ -221,7 +221,7 @@ func (s *Simulation) prepare(ctx context.Context) error {
 		err := add(KindImpersonator, func(i int, id, u string) (*session, model) {
 			ids := make([]Identity, ImpersonatorIPs)
 			for r := range ids {
-				ids[r] = Identity{IP: impersonatorAddr(m, r), Country: sharedCountry(r), UserAgent: restreamerUA}
+				ids[r] = Identity{IP: impersonatorAddr(m, r), Country: sharedCountry(r), UserAgent: restreamerUA, ASN: foreignASN(r)}
 			}
 			swapped, err := withSession(u, victim)
 			swapErr = err
