@@ -1,10 +1,10 @@
 package edge
 
 import (
-	"strconv"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/smd-media/smd/internal/geo"
