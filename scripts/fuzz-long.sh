@@ -2,7 +2,8 @@
 # scripts/fuzz-long.sh: the long form of the fuzzing suite. Runs each
 # hardening fuzz target (the token parser, path normalization, the
 # HTTP/1.1 parser and its net/http guard, config loading, API request
-# decoding, the binary access-record decoder) alone on one core for
+# decoding, the binary access-record decoder, the manifest parsers of
+# segment durations) alone on one core for
 # FUZZTIME (default 10m), and prints one result line per target with the
 # executions, for TESTING.md. A finding writes its input under the
 # package's testdata/fuzz (commit it: it replays in every go test) and
@@ -28,6 +29,8 @@ ALL=(
 	"./internal/asset FuzzParseDynamoDB"
 	"./internal/accessstream FuzzDecodeBinaryBatch"
 	"./internal/accesslog FuzzDecodeEvent"
+	"./internal/mediatime FuzzParseHLS"
+	"./internal/mediatime FuzzParseMPD"
 )
 
 selected=()

@@ -187,17 +187,21 @@ func score(e control.Revocation) string {
 	return detect.FormatScore(e.Score, e.Features["threshold_applied"])
 }
 
+// labeled appends a row per line to rows, the label on the first.
+func labeled(rows [][]string, label string, lines ...string) [][]string {
+	for i, l := range lines {
+		if i > 0 {
+			label = ""
+		}
+		rows = append(rows, []string{label, l})
+	}
+	return rows
+}
+
 // printSessionDetector writes the detector's view of a session.
 func printSessionDetector(w io.Writer, r control.SessionDetector) error {
 	rows := [][]string{{"session", r.SessionID}}
-	add := func(label string, lines ...string) {
-		for i, l := range lines {
-			if i > 0 {
-				label = ""
-			}
-			rows = append(rows, []string{label, l})
-		}
-	}
+	add := func(label string, lines ...string) { rows = labeled(rows, label, lines...) }
 	if r.Live == nil {
 		add("live", r.LiveNote)
 	} else {
@@ -251,14 +255,7 @@ func printRevocation(w io.Writer, r control.Revocation) error {
 		{"session", r.SessionID}, {"type", r.Type}, {"score", score(r)}, {"reason", orDash(r.Reason)},
 		{"by", orDash(r.By)}, {"revoked", when(r.RevokedAt)}, {"expires", when(r.ExpiresAt)},
 	}
-	list := func(label string, lines []string) {
-		for i, l := range lines {
-			if i > 0 {
-				label = ""
-			}
-			rows = append(rows, []string{label, l})
-		}
-	}
+	list := func(label string, lines []string) { rows = labeled(rows, label, lines...) }
 	list("why", r.Explanation)
 	if ev := r.Evidence; ev != nil {
 		joined := func(label string, items []string) {

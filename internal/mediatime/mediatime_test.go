@@ -80,26 +80,7 @@ func TestParseHLS(t *testing.T) {
 		{"EXTINF last", "#EXTM3U\n#EXTINF:2,\n", nil, "no URI"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseHLS(base, []byte(tc.body))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("%+v, want %+v", got, tc.want)
-			}
-			for i := range got {
-				if got[i] != tc.want[i] {
-					t.Errorf("%+v, want %+v", got[i], tc.want[i])
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { check(t, ParseHLS, base, tc.body, tc.want, tc.err) })
 	}
 }
 
@@ -126,26 +107,31 @@ func TestParseMPD(t *testing.T) {
 		{"unclosed", `<MPD><Period><AdaptationSet><SegmentTemplate media="$Number.m4s" duration="2"/><Representation id="a"/></AdaptationSet></Period></MPD>`, nil, "unclosed"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseMPD(base, []byte(tc.body))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("%+v, want %+v", got, tc.want)
-			}
-			for i := range got {
-				if got[i] != tc.want[i] {
-					t.Errorf("%+v, want %+v", got[i], tc.want[i])
-				}
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { check(t, ParseMPD, base, tc.body, tc.want, tc.err) })
+	}
+}
+
+// check runs a parser on body and compares its renditions with want, or
+// its error with wantErr (a part of the message).
+func check(t *testing.T, parse func(*url.URL, []byte) ([]Rendition, error), base *url.URL, body string, want []Rendition, wantErr string) {
+	t.Helper()
+	got, err := parse(base, []byte(body))
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err %v, want %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%+v, want %+v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%+v, want %+v", got[i], want[i])
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxNameLen bounds a title or channel name.
@@ -70,6 +71,15 @@ func (o *Origin) serveLive(w http.ResponseWriter, r *http.Request) error {
 		serveBytes(w, r, body, typeHLS, cacheLiveManifest, contentETag(body), modified)
 		return nil
 	}
+	return o.serveNumbered(w, r, name, func(n uint64) (time.Time, bool) {
+		return o.live.tl.availableAt(n), o.live.tl.available(n, now)
+	})
+}
+
+// serveNumbered serves an initialization segment, or media segment n of
+// the looped timeline (retimed) when have says it exists, with the time
+// have gives as its Last-Modified.
+func (o *Origin) serveNumbered(w http.ResponseWriter, r *http.Request, name string, have func(n uint64) (time.Time, bool)) error {
 	for _, rep := range o.clip.reps {
 		if name == rep.init.name {
 			serveBytes(w, r, rep.init.data, rep.contentType, cacheSegment, rep.init.etag, o.started)
@@ -79,7 +89,8 @@ func (o *Origin) serveLive(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			continue
 		}
-		if !o.live.tl.available(n, now) {
+		modified, ok := have(n)
+		if !ok {
 			return errNotFound
 		}
 		body, err := o.live.segment(rep, n)
@@ -88,7 +99,7 @@ func (o *Origin) serveLive(w http.ResponseWriter, r *http.Request) error {
 		}
 		i, _ := o.live.tl.position(n)
 		etag := strings.TrimSuffix(rep.segments[i].asset.etag, `"`) + "-" + strconv.FormatUint(n, 10) + `"`
-		serveBytes(w, r, body, rep.contentType, cacheSegment, etag, o.live.tl.availableAt(n))
+		serveBytes(w, r, body, rep.contentType, cacheSegment, etag, modified)
 		return nil
 	}
 	return errNotFound

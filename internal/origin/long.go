@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -45,28 +44,7 @@ func (o *Origin) serveLong(w http.ResponseWriter, r *http.Request) error {
 		serveBytes(w, r, body, typeHLS, cacheVODManifest, contentETag(body), o.started)
 		return nil
 	}
-	for _, rep := range o.clip.reps {
-		if name == rep.init.name {
-			serveBytes(w, r, rep.init.data, rep.contentType, cacheSegment, rep.init.etag, o.started)
-			return nil
-		}
-		n, ok := rep.media.number(name)
-		if !ok {
-			continue
-		}
-		if n < 1 || n > count {
-			return errNotFound
-		}
-		body, err := o.live.segment(rep, n)
-		if err != nil {
-			return err
-		}
-		i, _ := o.live.tl.position(n)
-		etag := strings.TrimSuffix(rep.segments[i].asset.etag, `"`) + "-" + strconv.FormatUint(n, 10) + `"`
-		serveBytes(w, r, body, rep.contentType, cacheSegment, etag, o.started)
-		return nil
-	}
-	return errNotFound
+	return o.serveNumbered(w, r, name, func(n uint64) (time.Time, bool) { return o.started, n >= 1 && n <= count })
 }
 
 // longPlaylist is the media playlist of r for a title of count segments.
