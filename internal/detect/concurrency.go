@@ -12,7 +12,7 @@ package detect
 //	spread     = spread_weight * max(spread - spread_allowance, 0) + country_weight * (spread countries - 1)
 //	             + asn_weight * max(spread ASNs - asn_allowance, 0)
 //	renditions = rendition_weight * max(renditions - renditions_allowed, 0)
-//	download   = ahead / buffer_allowance
+//	download   = max(ahead / buffer_allowance, paced ahead / paced_allowance)
 //	speed      = media seconds per wall second, or rate / reference_rate (multiples of real time)
 //	score      = max(presence, spread, renditions, speed / speed_limit)
 //	revoke at score >= threshold * (1 + margin)
@@ -72,7 +72,7 @@ func (c *concurrencyScorer) terms(f *features, p *population) concurrencyTerms {
 	}
 	t.spread = spreadScore(c.cfg, f.spread, f.spreadCountries, f.spreadASNs)
 	t.renditions = c.cfg.RenditionWeight * float64(max(f.renditions-c.cfg.RenditionsAllowed, 0))
-	t.download = f.ahead / c.cfg.BufferAllowance.D().Seconds()
+	t.download = max(f.ahead/c.cfg.BufferAllowance.D().Seconds(), f.pacedAhead/c.cfg.PacedAllowance.D().Seconds())
 	switch {
 	case f.media:
 		// Media seconds per wall second: real time is 1, whatever the
@@ -127,6 +127,7 @@ func (c *concurrencyScorer) explain(f *features, p *population) map[string]float
 		"renditions_score":  t.renditions,
 		"ahead_s":           f.ahead,
 		"media_rate":        f.aheadRate,
+		"paced_ahead_s":     f.pacedAhead,
 		"download_score":    t.download,
 		"speed_score":       t.speedScore,
 		"threshold_applied": c.cfg.Threshold * (1 + c.cfg.Margin),

@@ -141,6 +141,13 @@ type ConcurrencyConfig struct {
 	// needs the segments' media durations, which the edge learns from the
 	// manifests it serves (media_ms in the access events).
 	BufferAllowance Duration `yaml:"buffer_allowance"`
+	// PacedAllowance is the media ahead of real time whose download score
+	// is 1 for a viewer that paces its requests: a rendition fetched, in
+	// each of the last three 2 s slots, at twice real time or more with
+	// its link idle more than half the time (default 20s). A player
+	// fills its buffer with its link busy, then fetches at real time; a
+	// downloader at 4 times real time is 22 s ahead after about 7 s.
+	PacedAllowance Duration `yaml:"paced_allowance"`
 	// SpeedLimit is the speed, in multiples of the reference rate, whose
 	// score is 1 (default 3).
 	SpeedLimit float64 `yaml:"speed_limit"`
@@ -201,6 +208,7 @@ func DefaultConfig() Config {
 			RenditionsAllowed: 2,
 			RenditionWeight:   1.2,
 			BufferAllowance:   Duration(60 * time.Second),
+			PacedAllowance:    Duration(20 * time.Second),
 			SpeedLimit:        3,
 			MinSpan:           Duration(30 * time.Second),
 			MinSessions:       10,
@@ -303,6 +311,9 @@ func (c *Config) Validate() error {
 	weight("concurrency.rendition_weight", k.RenditionWeight)
 	if k.BufferAllowance.D() < time.Second || k.BufferAllowance.D() > time.Hour {
 		bad("concurrency.buffer_allowance", "must be from 1s to 1h")
+	}
+	if k.PacedAllowance.D() < time.Second || k.PacedAllowance.D() > k.BufferAllowance.D() {
+		bad("concurrency.paced_allowance", "must be from 1s to buffer_allowance")
 	}
 	if math.IsNaN(k.SpeedLimit) || math.IsInf(k.SpeedLimit, 0) || k.SpeedLimit <= 0 {
 		bad("concurrency.speed_limit", "must be a finite number > 0")

@@ -93,9 +93,9 @@ type Detector struct {
 	// to count as fetched in parallel, ns.
 	rendRecent int64
 	// hotLevel is the media bucket, ms, that makes a session hot: the
-	// download score's decision.
-	hotLevel float32
-	minSpan  float64
+	// download score's decision; hotPaced that of a paced rendition.
+	hotLevel, hotPaced float32
+	minSpan            float64
 	// scorers: the active one first, then the shadow ones.
 	scorers []scorer
 	metrics *metrics
@@ -174,6 +174,7 @@ func New(cfg Config, deps Deps) (*Detector, error) {
 		spreadHold: int64(cfg.Concurrency.SpreadHold.D()),
 		rendRecent: int64(rendRecent),
 		hotLevel:   float32(cfg.Concurrency.BufferAllowance.D().Milliseconds()) * float32(cfg.Concurrency.Threshold*(1+cfg.Concurrency.Margin)),
+		hotPaced:   float32(cfg.Concurrency.PacedAllowance.D().Milliseconds()) * float32(cfg.Concurrency.Threshold*(1+cfg.Concurrency.Margin)),
 		minSpan:    cfg.Concurrency.MinSpan.D().Seconds(),
 		acted:      map[string]int64{},
 		allowed:    map[string]int64{},

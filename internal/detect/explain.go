@@ -88,7 +88,11 @@ func (c *concurrencyScorer) words(f *features, p *population) []string {
 		out = append(out, fmt.Sprintf("one viewer fetched %s in parallel, continuously (a player fetches %d and switches between video renditions): renditions %s",
 			plural(f.renditions, "rendition"), c.cfg.RenditionsAllowed, number(t.renditions, limit)))
 	}
-	if over(t.download) {
+	switch {
+	case over(t.download) && f.pacedAhead/c.cfg.PacedAllowance.D().Seconds() >= t.download:
+		out = append(out, fmt.Sprintf("one viewer fetched %s s of media ahead of real time, at twice real time or more for 6 s with its link idle more than half the time (a player fills its buffer back to back, then fetches at real time; %s s allowed so): download %s",
+			number(f.pacedAhead, 0), number(c.cfg.PacedAllowance.D().Seconds(), 0), number(t.download, limit)))
+	case over(t.download):
 		out = append(out, fmt.Sprintf("one viewer fetched %s s of media ahead of real time (%s s of media per second over %s; a player buffers at most %s s): download %s",
 			number(f.ahead, 0), number(f.aheadRate, 0), span(int64(f.aheadSpan*1e9)), number(c.cfg.BufferAllowance.D().Seconds(), 0), number(t.download, limit)))
 	}

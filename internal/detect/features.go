@@ -66,6 +66,9 @@ type features struct {
 	// wall second of that run of segments, aheadSpan its length.
 	ahead, aheadRate, aheadSpan float64
 	aheadViewer                 int
+	// pacedAhead is the most media one viewer fetched beyond real time on
+	// a rendition it fetches paced (rendition.paced): 0 when none is.
+	pacedAhead float64
 	// mediaSpeed is the most media seconds one rendition of a viewer was
 	// fetched per wall second, repeats included, over the time since the
 	// viewer's first request (as rate); media tells whether any segment
@@ -190,10 +193,14 @@ func (s *session) features(d *Detector, now int64) (features, bool) {
 		}
 		for j := range v.rends {
 			r := &v.rends[j]
-			if a := float64(r.ahead(now)) / 1000; a > f.ahead {
+			a := float64(r.ahead(now)) / 1000
+			if a > f.ahead {
 				f.ahead, f.aheadViewer = a, i
 				f.aheadSpan = float64(r.levelAt-r.runAt) / 1e9
 				f.aheadRate = float64(r.runMS) / 1000 / max(f.aheadSpan, 1)
+			}
+			if a > f.pacedAhead && r.paced(now) {
+				f.pacedAhead = a
 			}
 		}
 	}

@@ -58,6 +58,8 @@ type player struct {
 	mediaMS uint32
 	// asn is the viewer's network operator (0: unknown).
 	asn uint32
+	// took is each request's duration, to its last byte.
+	took time.Duration
 }
 
 func (p player) events() []accesslog.Event { return p.eventsAt(t0) }
@@ -76,7 +78,7 @@ func (p player) eventsAt(base time.Time) []accesslog.Event {
 			out = append(out, accesslog.Event{
 				Time: base.Add(p.from + p.phase), SessionID: p.session, SessionUnproven: p.unproven, Verdict: accesslog.VerdictAllow, Status: 200,
 				ViewerIP: p.ip, Country: p.country, UserAgent: p.ua, Referer: p.referer, Method: "GET",
-				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg+100_000), BytesSent: 400_000, MediaMS: p.mediaMS, ASN: p.asn,
+				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg+100_000), BytesSent: 400_000, MediaMS: p.mediaMS, ASN: p.asn, Duration: p.took,
 			})
 		}
 	}
@@ -94,7 +96,7 @@ func (p player) eventsAt(base time.Time) []accesslog.Event {
 			out = append(out, accesslog.Event{
 				Time: base.Add(at), SessionID: p.session, SessionUnproven: p.unproven, Verdict: accesslog.VerdictAllow, Status: 200,
 				ViewerIP: p.ip, Country: p.country, UserAgent: p.ua, Referer: p.referer, Method: "GET",
-				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg+100_000), BytesSent: 400_000, MediaMS: p.mediaMS, ASN: p.asn,
+				OriginPath: fmt.Sprintf("/%s/r%d/seg%06d.ts", content, s, seg+100_000), BytesSent: 400_000, MediaMS: p.mediaMS, ASN: p.asn, Duration: p.took,
 			})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/netip"
+	"time"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/mediatime"
@@ -109,7 +110,62 @@ type rendition struct {
 	// saturating) in the viewer's current and previous half-lookback
 	// (viewer.epoch), for the media speed.
 	mediaNow, mediaPrev uint32
-	name                string // the template, for the evidence
+	// The pace of new segments in the last paceSlots slots of paceSlot:
+	// paceMS the media fetched in each (ms), paceBusy the time spent
+	// transferring them (ms, the requests' durations), slot k at index
+	// k%paceSlots; paceAt is the newest slot.
+	paceMS, paceBusy [paceSlots]uint16
+	paceAt           int64
+	name             string // the template, for the evidence
+}
+
+// The pace: a player fetching ahead of real time fills its buffer with
+// its link busy (back to back, as fast as the link allows), then fetches
+// one segment per segment played; a downloader pacing its requests at
+// several times real time leaves its link idle between them, steadily.
+const (
+	// paceSlot is the width of a pace slot.
+	paceSlot = 2 * time.Second
+	// paceSlots is how many a rendition keeps: the current one and the
+	// paceWindow complete ones before it.
+	paceSlots  = 4
+	paceWindow = paceSlots - 1
+)
+
+// pace records a new segment of ms of media, fetched at t in busy.
+func (r *rendition) pace(t int64, ms uint32, busy time.Duration) {
+	k := t / int64(paceSlot)
+	switch {
+	case k > r.paceAt:
+		for i := r.paceAt + 1; i <= min(k, r.paceAt+paceSlots); i++ {
+			r.paceMS[i%paceSlots], r.paceBusy[i%paceSlots] = 0, 0
+		}
+		r.paceAt = k
+	case k <= r.paceAt-paceSlots:
+		return
+	}
+	i := k % paceSlots
+	r.paceMS[i] = uint16(min(uint32(r.paceMS[i])+ms, math.MaxUint16))
+	r.paceBusy[i] = uint16(min(int64(r.paceBusy[i])+busy.Milliseconds(), math.MaxUint16))
+}
+
+// paced reports whether the rendition was fetched, in each of the
+// paceWindow complete slots before now's, at twice real time or more
+// with its link idle more than half the time: a downloader pacing its
+// requests, not a player filling its buffer.
+func (r *rendition) paced(now int64) bool {
+	k := now / int64(paceSlot)
+	if r.paceAt < k-1 || r.paceAt > k {
+		return false
+	}
+	slot := uint32(paceSlot.Milliseconds())
+	for j := k - paceWindow; j < k; j++ {
+		i := j % paceSlots
+		if uint32(r.paceMS[i]) < 2*slot || 2*uint32(r.paceBusy[i]) > slot {
+			return false
+		}
+	}
+	return true
 }
 
 // rendNums is how many segment numbers a rendition remembers.
@@ -222,7 +278,7 @@ func (s *session) observe(d *Detector, ev *accesslog.Event, t int64) (hot bool) 
 	hot = s.place(ip.ip, ip.prefix, t, cty, ev.ASN, d.spreadHold) && len(s.places) >= 3
 	rk, num, seg := mediatime.Key(d.seed, ev.OriginPath)
 	if seg {
-		hot = ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS) || hot
+		hot = ip.rendition(d, rk, num, ev.OriginPath, t, ev.MediaMS, ev.Duration) || hot
 	}
 	s.uas = touch(s.uas, uaHash, t)
 	// An absent referer counts as one value, as CloudFront's "-" does.
@@ -372,7 +428,7 @@ func mark(top int64, bits uint64, slot int64) (int64, uint64) {
 // holding ms of media (0: unknown). It reports whether the viewer may be
 // over a limit: its media bucket past the download limit, or more
 // renditions than allowed.
-func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64, ms uint32) bool {
+func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64, ms uint32, busy time.Duration) bool {
 	var r *rendition
 	for i := range v.rends {
 		if v.rends[i].key == rk {
@@ -402,11 +458,13 @@ func (v *viewer) rendition(d *Detector, rk uint64, num uint32, p string, t int64
 	r.first = min(r.first, t)
 	r.last = max(r.last, t)
 	if ms > 0 {
-		r.media(num, t, ms)
+		if r.media(num, t, ms) {
+			r.pace(t, ms, busy)
+		}
 		r.count(v.epoch, t/d.epochW, ms)
 	}
 	r.note(num)
-	return r.level >= d.hotLevel || len(v.rends) > d.cfg.Concurrency.RenditionsAllowed
+	return r.level >= d.hotLevel || r.level >= d.hotPaced && r.paced(t) || len(v.rends) > d.cfg.Concurrency.RenditionsAllowed
 }
 
 // count adds ms of media fetched at epoch e to the rendition's speed,
@@ -440,11 +498,12 @@ func satAdd(a, b uint32) uint32 {
 }
 
 // media adds segment num, of ms milliseconds of media, fetched at t to
-// the rendition's forward buffer (before note records num).
-func (r *rendition) media(num uint32, t int64, ms uint32) {
+// the rendition's forward buffer (before note records num); false for a
+// segment fetched again.
+func (r *rendition) media(num uint32, t int64, ms uint32) bool {
 	for _, x := range r.nums[:min(r.n, rendNums)] {
 		if x == num {
-			return // fetched again: no new media
+			return false // fetched again: no new media
 		}
 	}
 	if t > r.levelAt {
@@ -467,6 +526,7 @@ func (r *rendition) media(num uint32, t int64, ms uint32) {
 	r.level += float32(ms)
 	r.runMS += float32(ms)
 	r.lastNum = num
+	return true
 }
 
 // ahead returns the rendition's forward buffer at now, in ms.

@@ -50,13 +50,5 @@ func (k Kind) Abusive() bool {
 }
 
 // BlockTarget is the most the p95 time to block of an abusive kind may
-// be: TargetTimeToBlock, but for a downloader at 4 times real time, which
-// until it is over a minute ahead of real time fetches what a player
-// filling a 60 s buffer over a link 4 times the bit rate fetches
-// (docs/detector.md, "What cannot be told apart").
-func (k Kind) BlockTarget() float64 {
-	if k == KindDownloader4x {
-		return TargetTimeToBlock4x.Seconds()
-	}
-	return TargetTimeToBlock.Seconds()
-}
+// be, in seconds: TargetTimeToBlock for every kind.
+func (k Kind) BlockTarget() float64 { return TargetTimeToBlock.Seconds() }
