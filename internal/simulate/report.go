@@ -362,7 +362,7 @@ func (st *RevocationStats) count(rv control.Revocation) {
 func (r *Report) targets() []Target {
 	p95 := Target{
 		Name: "p95 time to block <= " + TargetTimeToBlock.String() + " for every abusive kind",
-		Met: true,
+		Met:  true,
 	}
 	var parts []string
 	for _, k := range r.Kinds {
