@@ -24,6 +24,7 @@
 //
 // All events of one session must reach one Detector (the access stream is
 // partitioned by session hash); several control planes each run one on
-// their share of the partitions. It must not import the edge, the control
-// plane's API or NATS. See docs/detector.md.
+// their share of the partitions. It must not import the edge or the
+// control plane's API; it writes through the Revoker, Allowlist and
+// DecisionStore it is given. See docs/detector.md.
 package detect
