@@ -48,8 +48,8 @@ func newSimulateCmd() *cobra.Command {
 		Use:   "simulate [flags]",
 		Short: "Drive an edge with synthetic viewers and pirates; report precision, recall, time to block",
 		Long: "Play legitimate viewers and abusive ones against a running smd stack, in real time, and report\n" +
-			"how the piracy defences treated them: precision, recall, legitimate sessions blocked, tokens\n" +
-			"shared to 3+ IPs blocked, and time to block (median, p95).\n\n" +
+			"how the piracy defences treated them, per kind of session: precision, recall, legitimate\n" +
+			"sessions blocked, abusive sessions blocked, and time to block and to revoke (median, p95).\n\n" +
 			"With --serve it runs a stack of its own in this process instead (embedded NATS in a temporary\n" +
 			"directory, removed afterwards; the sample origin; the edge; the detector, configured by --scorer\n" +
 			"and --detector-config) and reports every scorer of the detector, active and shadow: sessions\n" +
