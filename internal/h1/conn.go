@@ -130,8 +130,13 @@ func (c *conn) serve() {
 			var perr *protoError
 			if errors.As(err, &perr) {
 				c.refuse(perr)
-			} else if err == errTLS && c.s.Refused != nil {
-				c.s.Refused(codeTLS)
+			} else if err == errTLS {
+				// Unanswered, but the responses to the requests
+				// pipelined before it go first, as net/http sends them.
+				_ = c.flush()
+				if c.s.Refused != nil {
+					c.s.Refused(codeTLS)
+				}
 			}
 			return
 		}
