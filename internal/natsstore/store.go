@@ -150,7 +150,7 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 		}
 		*kv.dst = b
 	}
-	s.Access, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	scfg := jetstream.StreamConfig{
 		Name:        StreamAccess,
 		Description: "smd access events",
 		Subjects:    []string{AccessSubjectPrefix + ">"},
@@ -161,11 +161,25 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 		Storage:     st,
 		Replicas:    l.Replicas,
 		Duplicates:  time.Minute,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamAccess, err)
 	}
-	return s, nil
+	// Retried as the buckets are: a cluster that has just started can
+	// still count a peer offline ("no suitable peers for placement").
+	for i := 0; ; i++ {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s.Access, err = js.CreateOrUpdateStream(tctx, scfg)
+		cancel()
+		if err == nil {
+			return s, nil
+		}
+		if i == 39 || ctx.Err() != nil {
+			return nil, fmt.Errorf("stream %s: %w", StreamAccess, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stream %s: %w", StreamAccess, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // createKV creates or updates a bucket, retrying briefly while a cluster
