@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smd-media/smd/internal/control"
+	"github.com/smd-media/smd/internal/control/client"
 	"github.com/smd-media/smd/internal/detect"
 )
 
@@ -133,19 +135,9 @@ func newSessionsCmd() *cobra.Command {
 		Short: "Show a session's revocation, with the detector's score and its breakdown",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ctx, cancel, err := o.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			r, err := cl.Revocation(ctx, args[0])
-			if err != nil {
-				return apiError("sessions get", err)
-			}
-			if o.jsonOut {
-				return printJSON(cmd.OutOrStdout(), r)
-			}
-			return printRevocation(cmd.OutOrStdout(), r)
+			return showOne(o, cmd, "sessions get", func(cl *client.Client, ctx context.Context) (control.Revocation, error) {
+				return cl.Revocation(ctx, args[0])
+			}, printRevocation)
 		},
 	}
 	why := &cobra.Command{
@@ -157,19 +149,9 @@ func newSessionsCmd() *cobra.Command {
 			"dry run) from smd_decisions. A session without a request in the lookback has no live view.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ctx, cancel, err := o.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			r, err := cl.SessionDetector(ctx, args[0])
-			if err != nil {
-				return apiError("sessions why", err)
-			}
-			if o.jsonOut {
-				return printJSON(cmd.OutOrStdout(), r)
-			}
-			return printSessionDetector(cmd.OutOrStdout(), r)
+			return showOne(o, cmd, "sessions why", func(cl *client.Client, ctx context.Context) (control.SessionDetector, error) {
+				return cl.SessionDetector(ctx, args[0])
+			}, printSessionDetector)
 		},
 	}
 	c.AddCommand(revoke, unrevoke, list, get, why)
@@ -185,6 +167,25 @@ func score(e control.Revocation) string {
 		return "-"
 	}
 	return detect.FormatScore(e.Score, e.Features["threshold_applied"])
+}
+
+// showOne fetches one thing from the API and prints it, as JSON with
+// --json, else with print.
+func showOne[T any](o *apiOptions, cmd *cobra.Command, what string, fetch func(*client.Client, context.Context) (T, error),
+	print func(io.Writer, T) error) error {
+	cl, ctx, cancel, err := o.client(cmd)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	r, err := fetch(cl, ctx)
+	if err != nil {
+		return apiError(what, err)
+	}
+	if o.jsonOut {
+		return printJSON(cmd.OutOrStdout(), r)
+	}
+	return print(cmd.OutOrStdout(), r)
 }
 
 // labeled appends a row per line to rows, the label on the first.
