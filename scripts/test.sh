@@ -7,7 +7,9 @@
 #   2. gofmt -l must print nothing;
 #   3. go vet ./...;
 #   4. go test -race -count=1 ./...;
-#   5. every fuzz target of the module, one at a time, for FUZZTIME each
+#   5. the browser tests (scripts/browser-test.sh: smd demo in chromium,
+#      driven by playwright-core; screenshots in browsertest/artifacts);
+#   6. every fuzz target of the module, one at a time, for FUZZTIME each
 #      (default 20s). A crasher is written under the package's testdata/fuzz.
 #
 # Exits non-zero when any step fails; a summary of the steps closes the run.
@@ -19,8 +21,8 @@ FUZZTIME=${FUZZTIME:-20s}
 
 # Debian packages the tests need. gcc and libc6-dev are cgo's, which -race
 # needs; ffmpeg (with ffprobe) and curl are the player-side clients of the
-# end-to-end tests.
-APT_PACKAGES=(gcc libc6-dev ffmpeg curl)
+# end-to-end tests; chromium runs the browser tests.
+APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium)
 
 results=() # "ok   NAME" or "FAIL NAME", in run order
 npass=0
@@ -74,6 +76,13 @@ go version
 
 install_missing
 
+# Node.js and npm for the browser tests: the machine's own when it has
+# them (Node.js 20 or newer); else Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+	APT_PACKAGES=(nodejs npm)
+	install_missing
+fi
+
 step "gofmt -l"
 unformatted=$(find . \( \( -name testdata -o -name vendor -o -name '.?*' \) -prune \) \
 	-o -name '*.go' -print0 | xargs -0 -r gofmt -l)
@@ -93,6 +102,11 @@ step "go test -race -count=1 ./..."
 rc=0
 go test -race -count=1 ./... || rc=$?
 record "go test -race" "$rc"
+
+step "browser tests (scripts/browser-test.sh)"
+rc=0
+scripts/browser-test.sh || rc=$?
+record "browser tests" "$rc"
 
 # Fuzz targets: "dir name" lines, sorted for a stable order.
 mapfile -t targets < <(

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +18,12 @@ import (
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/natsstore"
 )
+
+// natsHint says how to reach the NATS of a single-machine smd.
+const natsHint = "(smd serve and smd demo run NATS inside their process: it takes other processes'\n" +
+	"connections only when started with --nats-listen ADDRESS, e.g. --nats-listen 127.0.0.1:4222, then\n" +
+	"--nats nats://127.0.0.1:4222 here; without NATS, GET /v1/sessions/{id}/timeline and the\n" +
+	"dashboard's session page show a session's requests)"
 
 func newAccessCmd() *cobra.Command {
 	c := &cobra.Command{
@@ -60,7 +67,7 @@ func newAccessTailCmd() *cobra.Command {
 				cfg.NATS.URLs = splitList(natsURLs)
 			}
 			if len(cfg.NATS.URLs) == 0 {
-				return errors.New("no NATS servers: give --nats URLS, or nats.urls in --config")
+				return errors.New("no NATS servers: give --nats URLS, or nats.urls in --config " + natsHint)
 			}
 			n := cfg.NATS
 			nc, err := natsstore.Connect(natsstore.ConnConfig{
@@ -69,7 +76,7 @@ func newAccessTailCmd() *cobra.Command {
 				CAFile: n.CAFile, CertFile: n.CertFile, KeyFile: n.KeyFile,
 			})
 			if err != nil {
-				return err
+				return fmt.Errorf("cannot reach NATS at %s: %w %s", strings.Join(n.URLs, ","), err, natsHint)
 			}
 			defer nc.Close()
 			js, err := jetstream.New(nc)

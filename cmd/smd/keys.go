@@ -142,9 +142,11 @@ func newKeysCmd() *cobra.Command {
 	var showSecrets bool
 	list := &cobra.Command{
 		Use:   "list [--show-secrets]",
-		Short: "List the signing keys: id, state, creation time",
-		Long: "List the signing keys: id, state (next, primary, secondary, retired) and creation\n" +
-			"time. Secrets are shown only with --show-secrets, which needs an admin key.",
+		Short: "List the signing keys: id, state, source and their times",
+		Long: "List the signing keys: id, state (next, primary, secondary, retired), source (generated or\n" +
+			"imported), and the times of creation, promotion, demotion, retirement (retire_after, then\n" +
+			"retired), and for the primary its next rotation. Secrets are shown only with --show-secrets,\n" +
+			"which needs an admin key.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, ctx, cancel, err := o.client(cmd)
@@ -159,13 +161,14 @@ func newKeysCmd() *cobra.Command {
 			if o.jsonOut {
 				return printJSON(cmd.OutOrStdout(), keys)
 			}
-			header := "ID\tSTATE\tCREATED"
+			header := "ID\tSTATE\tSOURCE\tCREATED\tPROMOTED\tDEMOTED\tRETIRE_AFTER\tRETIRED\tNEXT_ROTATION"
 			if showSecrets {
 				header += "\tSECRET"
 			}
 			rows := make([][]string, 0, len(keys))
 			for _, k := range keys {
-				r := []string{k.ID, k.State, when(k.CreatedAt)}
+				r := []string{k.ID, k.State, orDash(k.Source), when(k.CreatedAt), when(k.PromotedAt), when(k.DemotedAt),
+					when(k.RetireAfter), when(k.RetiredAt), when(k.NextRotation)}
 				if showSecrets {
 					r = append(r, k.Secret)
 				}

@@ -36,7 +36,7 @@ func newRootCmd() *cobra.Command {
 		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetVersionTemplate(versionLine() + "\n")
-	root.AddCommand(newVersionCmd(), newTokenCmd(), newOriginCmd(), newEdgeCmd(), newServeCmd(), newControlCmd())
+	root.AddCommand(newVersionCmd(), newTokenCmd(), newOriginCmd(), newEdgeCmd(), newServeCmd(), newControlCmd(), newDemoCmd())
 	root.AddCommand(newKeysCmd())
 	root.AddCommand(newSessionsCmd())
 	root.AddCommand(newAssetsCmd())

@@ -57,7 +57,8 @@ type Control struct {
 	// proxies.
 	GeoHeaders bool `yaml:"geo_headers"`
 	// PlaybackScheme is the scheme of playback URLs for assets whose
-	// endpoint_hostname has none: https (default) or http.
+	// endpoint_hostname has none: https, http, or empty (the default): the
+	// scheme of the listener the token request came to.
 	PlaybackScheme string `yaml:"playback_scheme"`
 	// MaxTokenLifetime caps the lifetime of issued tokens; keys are retired
 	// this long (plus clock_skew) after they stop signing.
@@ -105,7 +106,6 @@ type RequestSigning struct {
 func DefaultControl() Control {
 	return Control{
 		TokenRate:        5,
-		PlaybackScheme:   "https",
 		TokenBurst:       20,
 		MaxTokenLifetime: Duration(24 * time.Hour),
 		RotationInterval: Duration(7 * 24 * time.Hour),
@@ -161,8 +161,8 @@ func (c *Serve) Validate() error {
 			bad("control.listen", "%q is not host:port", k.Listen)
 		}
 	}
-	if k.PlaybackScheme != "http" && k.PlaybackScheme != "https" {
-		bad("control.playback_scheme", "%q is not http or https", k.PlaybackScheme)
+	if k.PlaybackScheme != "http" && k.PlaybackScheme != "https" && k.PlaybackScheme != "" {
+		bad("control.playback_scheme", "%q is not http, https or empty (the scheme of the listener the token request came to)", k.PlaybackScheme)
 	}
 	if k.TokenRate <= 0 {
 		bad("control.token_rate", "must be positive")

@@ -35,6 +35,13 @@ type Deps struct {
 	// Detector answers GET /v1/sessions/{id}/detector; nil answers 503
 	// there.
 	Detector Detector
+	// RevokedIndex lists revoked sessions page by page and by prefix fast
+	// at any size (GET /v1/sessions/revoked); nil: pages are read from
+	// Sessions.List, and ?prefix= answers 503.
+	RevokedIndex RevokedIndex
+	// Timelines answers GET /v1/sessions/{id}/timeline; nil answers 503
+	// there.
+	Timelines Timelines
 	// Edges is the smd_edges bucket (natsstore.Store.Edges) read by
 	// GET /v1/edges; nil answers 503 there.
 	Edges jetstream.KeyValue
@@ -71,6 +78,7 @@ const (
 	scopeRead
 	scopeAdmin
 	tokenAccess // issuer, or anyone when the token endpoint is public
+	anyKey      // any valid API key, whatever its scopes
 )
 
 // route is one endpoint.
@@ -142,6 +150,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 func (a *API) routes() []route {
 	return []route{
 		{"GET", "/v1/openapi.json", public, a.openAPI},
+		{"GET", "/v1/whoami", anyKey, a.whoami},
 		{"GET", "/v1/token", tokenAccess, a.issueToken},
 
 		{"GET", "/v1/assets", scopeRead, a.listAssets},
@@ -152,6 +161,7 @@ func (a *API) routes() []route {
 		{"DELETE", "/v1/assets/{id}", scopeAdmin, a.deleteAsset},
 
 		{"GET", "/v1/sessions/revoked", scopeRead, a.listRevoked},
+		{"GET", "/v1/sessions/top", scopeRead, a.topSessions},
 		{"GET", "/v1/sessions/{id}/revoke", scopeRead, a.getRevocation},
 		{"POST", "/v1/sessions/{id}/revoke", scopeAdmin, a.revoke},
 		{"DELETE", "/v1/sessions/{id}/revoke", scopeAdmin, a.unrevoke},
@@ -160,6 +170,7 @@ func (a *API) routes() []route {
 		{"PUT", "/v1/sessions/{id}/allow", scopeAdmin, a.allow},
 		{"DELETE", "/v1/sessions/{id}/allow", scopeAdmin, a.disallow},
 		{"GET", "/v1/sessions/{id}/detector", scopeRead, a.sessionDetector},
+		{"GET", "/v1/sessions/{id}/timeline", scopeRead, a.sessionTimeline},
 
 		{"GET", "/v1/keys", scopeRead, a.listKeys},
 		{"POST", "/v1/keys/rotate", scopeAdmin, a.rotateKeys},

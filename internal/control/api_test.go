@@ -469,7 +469,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		Paths   map[string]any `json:"paths"`
 	}
 	r.decode(t, &doc)
-	if !strings.HasPrefix(doc.OpenAPI, "3.") || len(doc.Paths) != 14 {
+	if !strings.HasPrefix(doc.OpenAPI, "3.") || len(doc.Paths) != 17 {
 		t.Errorf("document: openapi %q, %d paths", doc.OpenAPI, len(doc.Paths))
 	}
 	if err := spec.load(); err != nil {
@@ -481,7 +481,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"GET /v1/assets/{id}", "PUT /v1/assets/{id}", "DELETE /v1/assets/{id}", "GET /v1/sessions/revoked",
 		"GET /v1/sessions/{id}/revoke", "POST /v1/sessions/{id}/revoke", "DELETE /v1/sessions/{id}/revoke",
 		"GET /v1/sessions/allowed", "GET /v1/sessions/{id}/allow", "PUT /v1/sessions/{id}/allow", "DELETE /v1/sessions/{id}/allow",
-		"GET /v1/sessions/{id}/detector", "GET /v1/keys", "POST /v1/keys/rotate", "POST /v1/keys/import", "GET /v1/edges",
+		"GET /v1/sessions/{id}/detector", "GET /v1/sessions/top", "GET /v1/whoami", "GET /v1/sessions/{id}/timeline", "GET /v1/keys", "POST /v1/keys/rotate", "POST /v1/keys/import", "GET /v1/edges",
 	} {
 		method, path, _ := strings.Cut(rt, " ")
 		p := spec.doc.Paths.Find(path)

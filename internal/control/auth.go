@@ -38,6 +38,9 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request, acc access) (*ca
 	if err != nil {
 		return nil, err
 	}
+	if acc == anyKey {
+		return &call{key: key}, nil
+	}
 	scope := apikey.ScopeRead
 	switch acc {
 	case scopeAdmin:
@@ -74,4 +77,16 @@ func (a *API) apiKey(r *http.Request) (*apikey.Key, error) {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: codeKeyInvalid, Message: "the API key is malformed, unknown or wrong"}
 	}
 	return k, nil
+}
+
+// WhoAmI is the answer of GET /v1/whoami: the calling key's id and
+// scopes (the dashboard's login checks an admin key so).
+type WhoAmI struct {
+	KeyID  string   `json:"key_id"`
+	Scopes []string `json:"scopes"`
+}
+
+func (a *API) whoami(w http.ResponseWriter, _ *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, WhoAmI{KeyID: c.key.ID, Scopes: append([]string{}, c.key.Scopes...)})
+	return nil
 }

@@ -64,7 +64,9 @@ type Config struct {
 	// 1000).
 	MaxPageSize int
 	// PlaybackScheme is the scheme of playback URLs for assets whose
-	// endpoint_hostname has none: "https" (default) or "http".
+	// endpoint_hostname has none: "https", "http", or "" (the default):
+	// the scheme the token request reached the edge by (X-Forwarded-Proto
+	// from a trusted proxy, else whether the request came over TLS).
 	PlaybackScheme string
 	// MaxBodyBytes bounds request bodies (default 8 MiB); larger bodies
 	// are answered 413.
@@ -117,9 +119,6 @@ func (c Config) withDefaults() Config {
 	if c.MaxPageSize == 0 {
 		c.MaxPageSize = DefaultMaxPageSize
 	}
-	if c.PlaybackScheme == "" {
-		c.PlaybackScheme = "https"
-	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
@@ -159,8 +158,8 @@ func (c *Config) validate() error {
 	if c.DefaultPageSize < 1 || c.MaxPageSize < 1 || c.DefaultPageSize > c.MaxPageSize {
 		bad("DefaultPageSize", "must be from 1 to MaxPageSize (%d)", c.MaxPageSize)
 	}
-	if c.PlaybackScheme != "https" && c.PlaybackScheme != "http" {
-		bad("PlaybackScheme", "%q is not https or http", c.PlaybackScheme)
+	if c.PlaybackScheme != "https" && c.PlaybackScheme != "http" && c.PlaybackScheme != "" {
+		bad("PlaybackScheme", "%q is not https, http or empty (the request's)", c.PlaybackScheme)
 	}
 	if c.MaxBodyBytes < 1 {
 		bad("MaxBodyBytes", "must be positive")

@@ -142,8 +142,22 @@ type KeyInfo struct {
 	ID string `json:"id"`
 	// State is next, primary, secondary or retired.
 	State string `json:"state"`
+	// Alg is the signing algorithm (HS256).
+	Alg string `json:"alg,omitempty"`
+	// Source is "generated" (by the rotation) or "imported".
+	Source string `json:"source,omitempty"`
 	// CreatedAt is when the key was made (zero if unknown, e.g. imported).
 	CreatedAt time.Time `json:"created_at,omitzero"`
+	// PromotedAt is when it became primary; DemotedAt when it became a
+	// secondary; RetireAfter when a secondary is retired; RetiredAt when
+	// it was (its secret erased).
+	PromotedAt  time.Time `json:"promoted_at,omitzero"`
+	DemotedAt   time.Time `json:"demoted_at,omitzero"`
+	RetireAfter time.Time `json:"retire_after,omitzero"`
+	RetiredAt   time.Time `json:"retired_at,omitzero"`
+	// NextRotation is, for the primary key, when the rotation replaces it
+	// (promotion + control.rotation_interval).
+	NextRotation time.Time `json:"next_rotation,omitzero"`
 	// Secret is the key material, only when asked for.
 	Secret string `json:"secret,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -19,6 +20,10 @@ type Detector interface {
 	// Decisions returns the stored decisions about session id, at most
 	// one per scorer (the latest).
 	Decisions(ctx context.Context, id string) ([]StoredDecision, error)
+	// Top returns the n live sessions with the highest active scores
+	// across the detectors, highest first; false when no detector
+	// answered in time.
+	Top(ctx context.Context, n int) ([]Inspection, bool, error)
 }
 
 // Inspection is the detector's live view of a session (detect.Inspection).
@@ -98,6 +103,62 @@ func (a *API) sessionDetector(w http.ResponseWriter, r *http.Request, _ *call) e
 	}
 	if ds != nil {
 		out.Decisions = ds
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// TopSessions is the answer of GET /v1/sessions/top.
+type TopSessions struct {
+	// Items are the live sessions with the highest active scores, highest
+	// first, each with every scorer's breakdown and explanation.
+	Items []TopSession `json:"items"`
+	// Note says why the list may be short or empty.
+	Note string `json:"note,omitempty"`
+}
+
+// TopSession is one session of GET /v1/sessions/top: the detector's
+// inspection and the session's revocation (null when not revoked).
+type TopSession struct {
+	Inspection
+	Revocation *Revocation `json:"revocation"`
+}
+
+// maxTop bounds GET /v1/sessions/top's limit (detect.MaxTop).
+const maxTop = 100
+
+func (a *API) topSessions(w http.ResponseWriter, r *http.Request, _ *call) error {
+	limit := 20
+	if v := r.URL.Query()["limit"]; len(v) > 0 {
+		n, err := strconv.Atoi(v[0])
+		if len(v) > 1 || err != nil || n < 1 || n > maxTop {
+			return badRequest(codeBadRequest, "limit", "limit: want one integer from 1 to %d", maxTop)
+		}
+		limit = n
+	}
+	if a.deps.Detector == nil {
+		return unavailable("the detector", errors.New("no detector runs with this control plane"))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), inspectTimeout)
+	defer cancel()
+	items, ok, err := a.deps.Detector.Top(ctx, limit)
+	if err != nil {
+		return unavailable("the detector", err)
+	}
+	out := TopSessions{Items: make([]TopSession, 0, len(items))}
+	for _, in := range items {
+		ts := TopSession{Inspection: in}
+		rev, ok, err := a.deps.Sessions.Get(ctx, in.SessionID)
+		if err != nil {
+			return unavailable("the revocation store", err)
+		}
+		if ok {
+			ts.Revocation = &rev
+		}
+		out.Items = append(out.Items, ts)
+	}
+	if !ok {
+		out.Note = "no detector answered within " + inspectTimeout.String()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,59 @@ func (f fakeDetector) Decisions(_ context.Context, id string) ([]control.StoredD
 	}
 	return []control.StoredDecision{{Time: time.Date(2026, 12, 7, 11, 59, 0, 0, time.UTC), Scorer: "smde", SessionID: id, Score: 3,
 		Threshold: 2.2, Features: map[string]float64{"ips": 2}, Explanation: []string{"smde score 3, over 2.2"}, Outcome: "shadow"}}, nil
+}
+
+func (f fakeDetector) Top(ctx context.Context, n int) ([]control.Inspection, bool, error) {
+	if f.err != nil {
+		return nil, false, f.err
+	}
+	in, _, _ := f.Inspect(ctx, "live1")
+	low := in
+	low.SessionID, low.Scores = "live2", []control.ScoreReport{{Scorer: "concurrency", Role: "active", Score: 0.1, Threshold: 1,
+		Features: map[string]float64{}, Explanation: []string{}}}
+	return []control.Inspection{in, low}[:min(n, 2)], true, nil
+}
+
+// TestTopSessions: GET /v1/sessions/top answers the detectors' top
+// sessions as openapi.json says, at most limit of them; a bad limit is
+// 400; no detector or a failing one 503; read scope needed.
+func TestTopSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		det    control.Detector
+		query  string
+		status int
+		items  int
+	}{
+		{"default", fakeDetector{}, "", 200, 2},
+		{"limit 1", fakeDetector{}, "?limit=1", 200, 1},
+		{"limit 0", fakeDetector{}, "?limit=0", 400, 0},
+		{"limit 101", fakeDetector{}, "?limit=101", 400, 0},
+		{"two limits", fakeDetector{}, "?limit=1&limit=2", 400, 0},
+		{"not a number", fakeDetector{}, "?limit=x", 400, 0},
+		{"no detector", nil, "", 503, 0},
+		{"failing", fakeDetector{err: errors.New("nats down")}, "", 503, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, func(d *control.Deps) { d.Detector = tc.det })
+			expect(t, e.do(t, "POST", "/v1/sessions/live1/revoke", e.admin, `{"reason":"caught"}`), 200, "")
+			r := e.do(t, "GET", "/v1/sessions/top"+tc.query, e.reader, "")
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.status == 200 {
+				var top control.TopSessions
+				r.decode(t, &top)
+				if len(top.Items) != tc.items || top.Items[0].SessionID != "live1" || top.Items[0].Revocation == nil ||
+					top.Items[0].Revocation.Reason != "caught" || (tc.items > 1 && top.Items[1].Revocation != nil) {
+					t.Errorf("items: %s", r.body)
+				}
+			}
+			if r := e.do(t, "GET", "/v1/sessions/top", "", ""); r.status != http.StatusUnauthorized {
+				t.Errorf("without a key: %d", r.status)
+			}
+		})
+	}
 }
 
 // TestSessionDetector: GET /v1/sessions/{id}/detector answers the live
@@ -81,4 +135,25 @@ func TestSessionDetector(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWhoAmI: GET /v1/whoami names the calling key and its scopes, for
+// a key of any scope; 401 without a key or with a wrong one.
+func TestWhoAmI(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name, key, scope string
+	}{{"admin", e.admin, "admin"}, {"issuer", e.issuer, "issuer"}, {"reader", e.reader, "read"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, "GET", "/v1/whoami", tc.key, "")
+			expect(t, r, 200, "")
+			var who control.WhoAmI
+			r.decode(t, &who)
+			if who.KeyID == "" || len(who.Scopes) != 1 || who.Scopes[0] != tc.scope {
+				t.Errorf("%s", r.body)
+			}
+		})
+	}
+	expect(t, e.do(t, "GET", "/v1/whoami", "", ""), 401, "api_key_missing")
+	expect(t, e.do(t, "GET", "/v1/whoami", "smd_nobody_"+strings.Repeat("a", 43), ""), 401, "api_key_invalid")
 }

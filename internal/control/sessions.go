@@ -3,6 +3,7 @@ package control
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -188,6 +189,33 @@ func (a *API) listRevoked(w http.ResponseWriter, r *http.Request, _ *call) error
 	if err != nil {
 		return err
 	}
+	prefix := ""
+	if v, ok := r.URL.Query()["prefix"]; ok {
+		if len(v) != 1 || (v[0] != "" && !validSessionID(v[0])) {
+			return badRequest(codeInvalidField, "prefix", "prefix: want one start of a session id (letters, digits or '_')")
+		}
+		prefix = v[0]
+	}
+	if a.deps.RevokedIndex != nil {
+		ids, next, total, ok := a.deps.RevokedIndex.Page(after, prefix, limit)
+		if ok {
+			items := make([]Revocation, 0, len(ids))
+			for _, id := range ids {
+				e, found, err := a.deps.Sessions.Get(r.Context(), id)
+				if err != nil {
+					return unavailable("the revocation store", err)
+				}
+				if found { // else unrevoked or expired since the index was built
+					items = append(items, e)
+				}
+			}
+			writeJSON(w, http.StatusOK, revokedList{Items: items, Next: next, Total: &total})
+			return nil
+		}
+	}
+	if prefix != "" {
+		return unavailable("the search of revoked sessions", errors.New("no revoked index (yet)"))
+	}
 	items, next, err := a.deps.Sessions.List(r.Context(), after, limit)
 	if err != nil {
 		return unavailable("the revocation store", err)
@@ -195,6 +223,25 @@ func (a *API) listRevoked(w http.ResponseWriter, r *http.Request, _ *call) error
 	if items == nil {
 		items = []Revocation{}
 	}
-	writeJSON(w, http.StatusOK, list[Revocation]{Items: items, Next: next})
+	writeJSON(w, http.StatusOK, revokedList{Items: items, Next: next})
 	return nil
+}
+
+// RevokedIndex is a sorted index of the revoked session ids
+// (revocation.Index).
+type RevokedIndex interface {
+	// Page returns up to limit ids starting with prefix and sorting after
+	// after, the next cursor, and how many ids start with prefix; false
+	// while the index is not loaded.
+	Page(after, prefix string, limit int) (ids []string, next string, total int, ok bool)
+}
+
+// revokedList is the answer of GET /v1/sessions/revoked.
+type revokedList struct {
+	Items []Revocation `json:"items"`
+	// Next is the cursor of the next page (?after=), "" on the last.
+	Next string `json:"next"`
+	// Total is how many revoked sessions match (the prefix), when the
+	// control plane's index answered.
+	Total *int `json:"total,omitempty"`
 }

@@ -82,7 +82,7 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ *call) error 
 	}
 	// Bound query values travel in the playback URL, so that the edge
 	// sees them on the manifest request.
-	playback := as.PlaybackURL(a.cfg.PlaybackScheme)
+	playback := as.PlaybackURL(a.playbackScheme(r))
 	var bound url.Values
 	for _, name := range p.QueryStrings {
 		if vals, ok := q[name]; ok && name != "id" && len(vals) > 0 {
@@ -126,4 +126,29 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ *call) error 
 		ExpiresAt: time.Unix(signed.Claims.Expiry, 0).UTC(),
 	})
 	return nil
+}
+
+// playbackScheme is the configured scheme of playback URLs or, when none
+// is, the scheme the viewer reached the edge by: X-Forwarded-Proto from a
+// trusted proxy (the edge that forwards /v1/), else https when the
+// request came over TLS and http when not.
+func (a *API) playbackScheme(r *http.Request) string {
+	if a.cfg.PlaybackScheme != "" {
+		return a.cfg.PlaybackScheme
+	}
+	if peer := peerAddr(r.RemoteAddr); peer.IsValid() && a.viewers.isTrusted(peer) {
+		// The proxy nearest to the API appends the scheme it was reached
+		// by last.
+		if vals := r.Header.Values("X-Forwarded-Proto"); len(vals) > 0 {
+			parts := strings.Split(vals[len(vals)-1], ",")
+			switch p := strings.ToLower(strings.TrimSpace(parts[len(parts)-1])); p {
+			case "http", "https":
+				return p
+			}
+		}
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }

@@ -60,7 +60,8 @@ func TestToken(t *testing.T) {
 	}
 	var ans tokenAnswer
 	r.decode(t, &ans)
-	if !strings.HasPrefix(ans.PlaybackURL, "https://cdn.example.com/") || !strings.HasSuffix(ans.PlaybackURL, "/vod/m1/index.m3u8") {
+	// No playback_scheme: the scheme the request came by (plain HTTP).
+	if !strings.HasPrefix(ans.PlaybackURL, "http://cdn.example.com/") || !strings.HasSuffix(ans.PlaybackURL, "/vod/m1/index.m3u8") {
 		t.Errorf("playback_url %q", ans.PlaybackURL)
 	}
 	p := ans.TokenPolicy
@@ -231,4 +232,44 @@ func TestTokenRateLimit(t *testing.T) {
 	expect(t, e.do(t, "GET", "/v1/token?id=m1", e.reader, ""), 429, "rate_limited")
 	// Management endpoints are not public.
 	expect(t, e.do(t, "GET", "/v1/assets", "", ""), 401, "api_key_missing")
+}
+
+// TestPlaybackScheme: without control.playback_scheme the playback URL's
+// scheme is the one the viewer reached the edge by: X-Forwarded-Proto
+// from a trusted proxy (the last one, which the nearest proxy set), else
+// the request's own; a configured scheme wins; an untrusted peer's
+// X-Forwarded-Proto is ignored.
+func TestPlaybackScheme(t *testing.T) {
+	for _, tc := range []struct {
+		name, configured string
+		trusted          bool
+		headers          []string
+		want             string
+	}{
+		{"plain request", "", true, nil, "http://"},
+		{"proxy says https", "", true, []string{"X-Forwarded-Proto: https"}, "https://"},
+		{"proxy says HTTP", "", true, []string{"X-Forwarded-Proto: HTTP"}, "http://"},
+		{"chain, nearest last", "", true, []string{"X-Forwarded-Proto: http, https"}, "https://"},
+		{"nonsense", "", true, []string{"X-Forwarded-Proto: gopher"}, "http://"},
+		{"untrusted peer", "", false, []string{"X-Forwarded-Proto: https"}, "http://"},
+		{"configured https", "https", true, nil, "https://"},
+		{"configured http", "http", true, []string{"X-Forwarded-Proto: https"}, "http://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *control.Config) {
+				c.PlaybackScheme = tc.configured
+				if tc.trusted {
+					c.TrustedProxies = []string{"127.0.0.1/32"}
+				}
+			})
+			expect(t, e.do(t, "POST", "/v1/assets", e.admin, m1), 201, "")
+			r := e.do(t, "GET", "/v1/token?id=m1", e.issuer, "", append([]string{"User-Agent: P/1"}, tc.headers...)...)
+			expect(t, r, 200, "")
+			var ans tokenAnswer
+			r.decode(t, &ans)
+			if !strings.HasPrefix(ans.PlaybackURL, tc.want+"cdn.example.com/") {
+				t.Errorf("playback_url %q, want %s...", ans.PlaybackURL, tc.want)
+			}
+		})
+	}
 }

@@ -110,6 +110,9 @@ type Detector struct {
 	rates []float64
 	// lastPop is the population of the last evaluation, for Inspect.
 	lastPop population
+	// top are the sessions with the highest active scores at the last
+	// evaluation, highest first, for Top.
+	top     []string
 	tracked atomic.Int64
 
 	// Tick's memory, under tickMu.
@@ -335,11 +338,15 @@ func (d *Detector) evaluate(now time.Time) []Decision {
 	d.lastPop = pop
 	var out []Decision
 	n := 0
+	var top topList
 	for si, sc := range d.scorers {
 		for _, fs := range d.parts {
 			n += len(fs)
 			for i := range fs {
 				score, over := sc.score(&fs[i], &pop)
+				if si == 0 {
+					top.add(fs[i].id, score)
+				}
 				if !over {
 					continue
 				}
@@ -350,6 +357,7 @@ func (d *Detector) evaluate(now time.Time) []Decision {
 			}
 		}
 	}
+	d.top = top.ids()
 	order := func(name string) int { return slices.Index(d.cfg.Shadow, name) + 1 } // active: 0
 	slices.SortFunc(out, func(a, b Decision) int {
 		return cmp.Or(strings.Compare(a.SessionID, b.SessionID), cmp.Compare(order(a.Scorer), order(b.Scorer)))

@@ -324,6 +324,18 @@ func (e *Edge) resolve(x *exchange) error {
 	return nil
 }
 
+// Claims reports whether one of the routes claims the request's path (the
+// path after a token segment, normalized). A path that does not normalize
+// is claimed: the pipeline refuses it as bad_path.
+func (e *Edge) Claims(r *http.Request) bool {
+	raw := r.URL.EscapedPath()
+	if seg, rest, _, err := smde.SplitTarget(raw); err == nil && smde.LooksLikeToken(seg) {
+		raw = rest
+	}
+	p, err := token.NormalizePath(raw)
+	return err != nil || e.routes.match(p) != nil
+}
+
 func (e *Edge) checkToken(x *exchange) error {
 	mode := x.route.mode
 	if mode == config.ModeOff {

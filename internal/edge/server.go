@@ -66,7 +66,9 @@ type Extras struct {
 		Len() int
 	}
 	// Mount serves path prefixes (e.g. "/v1/": the control plane's API)
-	// before the media pipeline: no token check, no cache.
+	// before the media pipeline: no token check, no cache. A handler at
+	// "/" is the fallback: it serves the requests no route claims (the
+	// demo's website), never a path under a route.
 	Mount map[string]http.Handler
 	// Registry receives the edge's metrics and is served on /metrics; a
 	// new one when nil.
@@ -245,9 +247,12 @@ func (s *Server) start(ctx context.Context) error {
 	var media http.Handler = h1.Strict(s.Edge, countRefusal)
 	var handoff func(*http.Request) bool
 	prefixes := mountPrefixes(s.extras.Mount)
-	if len(prefixes) > 0 {
-		media = mounts(s.extras.Mount, prefixes, media)
-		handoff = func(r *http.Request) bool { return mounted(prefixes, r.URL.Path) }
+	fallback := s.extras.Mount["/"]
+	if len(prefixes) > 0 || fallback != nil {
+		media = mounts(s.extras.Mount, prefixes, fallback, s.Edge.Claims, media)
+		handoff = func(r *http.Request) bool {
+			return mounted(prefixes, r.URL.Path) || fallback != nil && !s.Edge.Claims(r)
+		}
 	}
 	if cfg.Listen != "" {
 		var hs server
@@ -412,11 +417,14 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// mountPrefixes returns the mounted path prefixes, longest first.
+// mountPrefixes returns the mounted path prefixes but the fallback "/",
+// longest first.
 func mountPrefixes(m map[string]http.Handler) []string {
 	prefixes := make([]string, 0, len(m))
 	for p := range m {
-		prefixes = append(prefixes, p)
+		if p != "/" {
+			prefixes = append(prefixes, p)
+		}
 	}
 	sort.Slice(prefixes, func(i, j int) bool { return len(prefixes[i]) > len(prefixes[j]) })
 	return prefixes
@@ -433,14 +441,19 @@ func mounted(prefixes []string, path string) bool {
 }
 
 // mounts sends requests under the prefixes to their handlers (longest
-// prefix first) and the rest to media.
-func mounts(m map[string]http.Handler, prefixes []string, media http.Handler) http.Handler {
+// prefix first), those no route claims to fallback (when not nil) and the
+// rest to media.
+func mounts(m map[string]http.Handler, prefixes []string, fallback http.Handler, claims func(*http.Request) bool, media http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range prefixes {
 			if strings.HasPrefix(r.URL.Path, p) {
 				m[p].ServeHTTP(w, r)
 				return
 			}
+		}
+		if fallback != nil && !claims(r) {
+			fallback.ServeHTTP(w, r)
+			return
 		}
 		media.ServeHTTP(w, r)
 	})

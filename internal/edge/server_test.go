@@ -375,6 +375,71 @@ func testStartWithExtras(t *testing.T, engine string) {
 	}
 }
 
+// TestFallbackMount: a handler mounted at "/" serves what no route
+// claims (a website), never a path under a route, with or without a
+// token in front, and takes POST bodies on both engines; a path that does
+// not normalize stays the edge's (bad_path).
+func TestFallbackMount(t *testing.T) { forEachEngine(t, testFallbackMount) }
+
+func testFallbackMount(t *testing.T, engine string) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "media")
+	}))
+	defer origin.Close()
+	cfg := config.DefaultEdge()
+	cfg.Server.Engine = engine
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Admin.Listen = ""
+	cfg.NATS.URLs = []string{"nats://127.0.0.1:1"}
+	cfg.Routes = []config.Route{{Prefix: "/vod/", Origin: origin.URL}, {Prefix: "/time", Origin: origin.URL, Mode: config.ModeOff}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "site %s %s %s", r.Method, r.URL.Path, b)
+	})
+	s, err := StartWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), Extras{
+		Keys: testKeys, Revoked: revocation.NewSet(),
+		Mount: map[string]http.Handler{"/": site, "/v1/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "api") })},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	base := "http://" + s.Addr
+	ok := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	for _, tc := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/", 200, "site GET / "},
+		{"/dashboard", 200, "site GET /dashboard "},
+		{"/static/js/a.js", 200, "site GET /static/js/a.js "},
+		{"/v1/keys", 200, "api"},
+		{"/time", 200, "media"},
+		{"/vod/m1/a.ts", 401, ""},                                           // a route's: the token check
+		{"/" + ok + "/vod/m1/a.ts", 200, "media"},                           // with a token
+		{"/" + ok + "/other/a.ts", 200, "site GET /" + ok + "/other/a.ts "}, // no route under the token
+		{"/vod/../vod/m1/a.ts", 401, ""},                                    // normalized first: still the route's
+	} {
+		code, body, _ := get(t, base+tc.path, nil)
+		if code != tc.code || (tc.body != "" && body != tc.body) {
+			t.Errorf("%s: %d %q, want %d %q", tc.path, code, body, tc.code, tc.body)
+		}
+	}
+	resp, err := http.Post(base+"/demo/api/x", "application/json", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `site POST /demo/api/x {"a":1}` {
+		t.Errorf("POST to the site: %d %q", resp.StatusCode, b)
+	}
+}
+
 // TestServerGeoMMDB: a token bound to a country, checked against the
 // location the edge reads from a MaxMind database for the viewer's address
 // (here from X-Forwarded-For, the peer being a trusted proxy).

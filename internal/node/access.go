@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,19 @@ type Option func(*options)
 type options struct {
 	consumer   func(*natsstore.Store) (accessstream.ConsumerConfig, error)
 	onDecision func(detect.Decision)
+	mount      map[string]http.Handler
+}
+
+// WithMount has smd serve's edge serve h under the path prefix (no token
+// check, no cache); a handler at "/" serves the paths no route claims
+// (smd demo's website). Prefixes under /v1/ belong to the API.
+func WithMount(prefix string, h http.Handler) Option {
+	return func(o *options) {
+		if o.mount == nil {
+			o.mount = map[string]http.Handler{}
+		}
+		o.mount[prefix] = h
+	}
 }
 
 // WithDecisionHook has the control plane's detector call hook with every

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,9 @@ func (a sessions) List(ctx context.Context, after string, limit int) ([]control.
 type keys struct {
 	r       *rotation.Rotator
 	signing *keyring.Watcher
+	// interval is control.rotation_interval, for the primary's next
+	// rotation.
+	interval time.Duration
 }
 
 func (a keys) List(ctx context.Context, withSecrets bool) ([]control.KeyInfo, error) {
@@ -64,7 +68,13 @@ func (a keys) List(ctx context.Context, withSecrets bool) ([]control.KeyInfo, er
 	if err != nil {
 		return nil, err
 	}
-	return keyInfos(ks), nil
+	out := keyInfos(ks)
+	for i := range out {
+		if k := &out[i]; k.State == string(keyring.StatePrimary) && a.interval > 0 {
+			k.NextRotation = cmp.Or(k.PromotedAt, k.CreatedAt).Add(a.interval)
+		}
+	}
+	return out, nil
 }
 
 func (a keys) Rotate(ctx context.Context) (control.RotationStatus, error) {
@@ -98,7 +108,8 @@ func (a keys) Signing(context.Context) (*token.Key, error) { return a.signing.Li
 func keyInfos(ks []keyring.KeyInfo) []control.KeyInfo {
 	out := make([]control.KeyInfo, len(ks))
 	for i, k := range ks {
-		out[i] = control.KeyInfo{ID: k.ID, State: string(k.State), CreatedAt: k.Created, Secret: k.Secret}
+		out[i] = control.KeyInfo{ID: k.ID, State: string(k.State), Alg: k.Alg, Source: k.Source, CreatedAt: k.Created,
+			PromotedAt: k.Promoted, DemotedAt: k.Demoted, RetireAfter: k.RetireAfter, RetiredAt: k.Retired, Secret: k.Secret}
 	}
 	return out
 }

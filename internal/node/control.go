@@ -106,15 +106,21 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 		cc.SignatureKeys = map[string][]byte{rs.KeyID: secret}
 		cc.SignatureMaxSkew = rs.MaxSkew.D()
 	}
+	// The revoked sessions in memory, sorted on demand, so that the
+	// dashboard pages through 1,000,000 of them fast.
+	revoked := revocation.NewWatcher(revocation.WatcherConfig{Conn: st.NC, Log: log.With("part", "revoked-index")})
+	run(func() error { return revoked.Run(ctx, st.Revoked) })
 	api, err := control.New(cc, control.Deps{
-		Assets:    asset.NewStore(st.Assets),
-		Sessions:  sessions{revocation.NewStore(st.JS, st.Revoked)},
-		Keys:      keys{r: rot, signing: signing},
-		Edges:     st.Edges,
-		Allowlist: allowlist{revocation.NewAllowStore(st.JS, st.Allowed)},
-		Detector:  sessionDetector{nc: st.NC, kv: st.Decisions},
-		Metrics:   reg,
-		Log:       log.With("part", "api"),
+		Assets:       asset.NewStore(st.Assets),
+		Sessions:     sessions{revocation.NewStore(st.JS, st.Revoked)},
+		Keys:         keys{r: rot, signing: signing},
+		Edges:        st.Edges,
+		Allowlist:    allowlist{revocation.NewAllowStore(st.JS, st.Allowed)},
+		Detector:     sessionDetector{nc: st.NC, kv: st.Decisions},
+		RevokedIndex: revocation.NewIndex(revoked),
+		Timelines:    timelines{js: st.JS, now: time.Now},
+		Metrics:      reg,
+		Log:          log.With("part", "api"),
 	})
 	if err != nil {
 		return nil, err

@@ -1,10 +1,13 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,6 +23,12 @@ import (
 // detector that holds the session replies with its detect.Inspection as
 // JSON, the others stay silent.
 const inspectSubject = "smd.detect.inspect"
+
+// topSubject is where every detector answers with its sessions of the
+// highest active scores: the request's body is how many (decimal, at
+// most detect.MaxTop); each detector replies with a JSON array of
+// detect.Inspection.
+const topSubject = "smd.detect.top"
 
 // decisionKey is a decision's key in smd_decisions.
 func decisionKey(id, scorer string) string { return id + "." + scorer }
@@ -58,8 +67,25 @@ func answerInspections(ctx context.Context, nc *nats.Conn, d *detect.Detector, l
 	if err != nil {
 		return err
 	}
+	topSub, err := nc.Subscribe(topSubject, func(m *nats.Msg) {
+		n, err := strconv.Atoi(string(m.Data))
+		if err != nil || n < 1 || n > detect.MaxTop {
+			return
+		}
+		b, err := json.Marshal(d.Top(n, time.Now()))
+		if err == nil {
+			err = m.Respond(b)
+		}
+		if err != nil {
+			log.Warn("detector: cannot answer a top request", "err", err)
+		}
+	})
+	if err != nil {
+		sub.Unsubscribe()
+		return err
+	}
 	<-ctx.Done()
-	return sub.Unsubscribe()
+	return errors.Join(sub.Unsubscribe(), topSub.Unsubscribe())
 }
 
 // sessionDetector serves the API's /v1/sessions/{id}/detector from the
@@ -82,6 +108,54 @@ func (s sessionDetector) Inspect(ctx context.Context, id string) (control.Inspec
 		return control.Inspection{}, false, err
 	}
 	return in, true, nil
+}
+
+// topLinger is how long Top waits for more detectors after the first
+// answer: every control plane's detector answers at once.
+const topLinger = 150 * time.Millisecond
+
+// Top gathers the top sessions of every detector that answers (the first
+// within ctx, the others within topLinger of it) and returns the n
+// highest.
+func (s sessionDetector) Top(ctx context.Context, n int) ([]control.Inspection, bool, error) {
+	inbox := s.nc.NewRespInbox()
+	sub, err := s.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, false, err
+	}
+	defer sub.Unsubscribe()
+	if err := s.nc.PublishRequest(topSubject, inbox, []byte(strconv.Itoa(n))); err != nil {
+		return nil, false, err
+	}
+	var all []control.Inspection
+	answered := false
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			break // ctx ended: the answers so far
+		}
+		var part []control.Inspection
+		if err := json.Unmarshal(m.Data, &part); err != nil {
+			return nil, false, err
+		}
+		all = append(all, part...)
+		if !answered {
+			answered = true
+			lctx, cancel := context.WithTimeout(ctx, topLinger)
+			defer cancel()
+			ctx = lctx
+		}
+	}
+	slices.SortStableFunc(all, func(a, b control.Inspection) int { return cmp.Compare(topScore(b), topScore(a)) })
+	return all[:min(n, len(all))], answered, nil
+}
+
+// topScore is an inspection's active score.
+func topScore(in control.Inspection) float64 {
+	if len(in.Scores) == 0 {
+		return 0
+	}
+	return in.Scores[0].Score
 }
 
 func (s sessionDetector) Decisions(ctx context.Context, id string) ([]control.StoredDecision, error) {

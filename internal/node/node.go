@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"github.com/smd-media/smd/internal/detect"
 	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/natsstore"
+	"github.com/smd-media/smd/internal/reqsign"
 	"github.com/smd-media/smd/internal/seal"
 )
 
@@ -36,6 +39,8 @@ type Node struct {
 	// AdminAddr is the admin listener of smd control (metrics, health);
 	// an edge's is Edge.AdminAddr.
 	AdminAddr string
+	// Registry holds the process's metrics (smd serve and smd control).
+	Registry *prometheus.Registry
 
 	log    *slog.Logger
 	conn   *conn
@@ -246,6 +251,7 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	n.store = st
 	close(n.opened)
 	reg := newRegistry()
+	n.Registry = reg
 	c, err := startControl(ctx, cfg, st, mk, embedded, reg, log, n.run)
 	if err != nil {
 		return nil, err
@@ -266,8 +272,14 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	if err := n.startAccessReaders(ctx, cfg, st, &o, reg, log); err != nil {
 		return nil, err
 	}
-	if cfg.Control.Listen != "" {
-		if n.APIAddr, err = serveAPI(ctx, cfg.Control.Listen, c.api, n.run); err != nil {
+	listen := cfg.Control.Listen
+	signing := embedded && cfg.Control.RequestSigning.Enabled
+	if signing && listen == "" {
+		// The edge forwards /v1/ to the API's own listener, signed.
+		listen = "127.0.0.1:0"
+	}
+	if listen != "" {
+		if n.APIAddr, err = serveAPI(ctx, listen, c.api, n.run); err != nil {
 			return nil, err
 		}
 	}
@@ -279,7 +291,22 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 		}
 		return n, nil
 	}
-	e, opened, err := startEdge(ctx, &cfg.Edge, mk, map[string]http.Handler{"/v1/": c.api}, n.conn.nc, reg, version, log, n.run)
+	// The edge serves the API under /v1/: in the process, or, when the
+	// API wants signed requests, through the signing proxy to the API's
+	// own listener, as an edge of its own would.
+	mount := map[string]http.Handler{"/v1/": c.api}
+	if signing {
+		rs := cfg.Control.RequestSigning
+		secret, err := readSecret(rs.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("control.request_signing.secret_file: %w", err)
+		}
+		mount["/v1/"] = reqsign.NewProxy(&url.URL{Scheme: "http", Host: loopback(n.APIAddr)}, rs.KeyID, secret)
+	}
+	for p, h := range o.mount {
+		mount[p] = h
+	}
+	e, opened, err := startEdge(ctx, &cfg.Edge, mk, mount, n.conn.nc, reg, version, log, n.run)
 	if err != nil {
 		return nil, err
 	}
@@ -298,4 +325,17 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 		}
 	}
 	return n, nil
+}
+
+// loopback is addr with an unspecified host (a wildcard listener) replaced
+// by the loopback address, to dial it.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -49,6 +49,28 @@ type Claims struct {
 	unknownClaims int      // claims this version does not know
 }
 
+// Bound names the viewer attributes the token binds, in the order of its
+// claims: "ip", "country", "city", "region", "session", "header <name>",
+// "query <name>".
+func (c *Claims) Bound() []string {
+	var out []string
+	for _, a := range []struct {
+		on   bool
+		name string
+	}{{c.IP, "ip"}, {c.Country, "country"}, {c.City, "city"}, {c.Region, "region"}, {c.Session, "session"}} {
+		if a.on {
+			out = append(out, a.name)
+		}
+	}
+	for _, h := range c.Headers {
+		out = append(out, "header "+h)
+	}
+	for _, q := range c.Query {
+		out = append(out, "query "+q)
+	}
+	return out
+}
+
 // ExpiresAt returns exp as a time.
 func (c *Claims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
 

@@ -165,7 +165,6 @@ var (
 	errNoRegion    = token.Reject(token.ReasonGeoUnknown, "region is bound but unknown")
 	errNoCity      = token.Reject(token.ReasonGeoUnknown, "city is bound but unknown")
 	errNoSession   = token.Reject(token.ReasonBindingMismatch, "session is bound but the path has no session id")
-	errBinding     = token.Reject(token.ReasonBindingMismatch, "intsig does not match the request")
 	errNoIntSigSet = token.Reject(token.ReasonBindingMismatch, "request carries bound attributes the token has no intsig for")
 )
 
@@ -306,7 +305,10 @@ func checkBindings(req *token.Request, e *verified, sid, rawQuery string) (prove
 		return c.Session, nil
 	}
 	if !e.key.VerifyMAC(in, c.intsig) {
-		return false, errBinding
+		// Name what the token binds, so that an operator can tell an
+		// address change from another browser; the values stay private.
+		return false, token.Reject(token.ReasonBindingMismatch,
+			"intsig does not match the request; the token binds "+strings.Join(c.Bound(), ", ")+" (values not shown)")
 	}
 	s := string(in)
 	e.lastInput.Store(&s)
