@@ -314,6 +314,19 @@ test('the dashboard lists the revoked session, with its reason and timeline', as
   await ctx.close();
 });
 
+test('"simulate piracy" runs the simulator against the stack, and the sessions page shows pirates caught', async () => {
+  const { ctx, page, errors } = await loggedIn();
+  await page.click('button:has-text("Simulate piracy")');
+  await page.waitForFunction(() => /Simulation running since/.test(document.getElementById('view').textContent), null, { timeout: 10000 });
+  await page.goto(base + 'dashboard#/sessions');
+  // A pirate of the simulator (a shared token, a restreamer, ...) revoked
+  // by the detector shows in the table.
+  await page.waitForFunction(() => /revoked \(detector\)/.test(document.getElementById('view').textContent), null, { timeout: 60000 });
+  await shot(page, 'dashboard-simulation');
+  assertConsole(errors);
+  await ctx.close();
+});
+
 test('phone-sized screen and keyboard: no horizontal scrolling, controls by keyboard with visible focus', async () => {
   const { ctx, page, errors } = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await page.goto(base);

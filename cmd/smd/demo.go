@@ -14,7 +14,7 @@ import (
 
 // demoOptions are the flags of "smd demo".
 type demoOptions struct {
-	listen, publicURL, originListen, dataDir, logLevel, logFile string
+	listen, publicURL, originListen, natsListen, dataDir, logLevel, logFile string
 }
 
 func newDemoCmd() *cobra.Command {
@@ -40,6 +40,7 @@ func newDemoCmd() *cobra.Command {
 	f.StringVar(&o.listen, "listen", demo.DefaultListen, "`ADDRESS` of the website, the API and the media")
 	f.StringVar(&o.publicURL, "public-url", "", "`URL` viewers open (default http://<listen>): the playback URLs name its host")
 	f.StringVar(&o.originListen, "origin-listen", "127.0.0.1:0", "`ADDRESS` of the sample origin (only the edge reads it; default a free port)")
+	f.StringVar(&o.natsListen, "nats-listen", "", "client `ADDRESS` of the embedded NATS server for other processes (smd access tail); none by default")
 	f.StringVar(&o.dataDir, "data-dir", demo.DefaultDataDir, "`DIR` of the demo's state, kept between runs")
 	f.StringVar(&o.logLevel, "log-level", "warn", "`LEVEL` of the logs written to --log-file: debug, info, warn, error")
 	f.StringVar(&o.logFile, "log-file", "", "`FILE` for the logs (default <data-dir>/demo.log)")
@@ -68,14 +69,19 @@ func (o *demoOptions) run(cmd *cobra.Command, _ []string) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintln(out, "smd demo: starting (embedded NATS, control plane, edge, detector, sample origin, website)...")
 	d, err := demo.Start(ctx, demo.Config{
-		Listen: o.listen, PublicURL: o.publicURL, OriginListen: o.originListen, DataDir: o.dataDir, Version: version, Log: log,
+		Listen: o.listen, PublicURL: o.publicURL, OriginListen: o.originListen, NATSListen: o.natsListen,
+		DataDir: o.dataDir, Version: version, Log: log,
 	})
 	if err != nil {
 		return err
 	}
 	logAbs, _ := filepath.Abs(logPath)
-	fmt.Fprintf(out, "\n  open      %s\n  dashboard %sdashboard  (log in with the key in %s)\n  data      %s\n  logs      %s\n\nCtrl-C stops the demo.\n",
+	fmt.Fprintf(out, "\n  open      %s\n  dashboard %sdashboard  (log in with the key in %s)\n  data      %s\n  logs      %s\n",
 		d.URL, d.URL, d.AdminKeyFile, d.DataDir, logAbs)
+	if d.Node.NATSAddr != "" {
+		fmt.Fprintf(out, "  nats      nats://%s\n", d.Node.NATSAddr)
+	}
+	fmt.Fprintln(out, "\nCtrl-C stops the demo.")
 	err = d.Wait(ctx)
 	fmt.Fprintln(out, "smd demo: stopped")
 	return err

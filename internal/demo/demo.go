@@ -38,6 +38,9 @@ type Config struct {
 	// assets' playback URLs name its host. Default: http://<Listen>, with
 	// 127.0.0.1 for a wildcard host.
 	PublicURL string
+	// NATSListen, when set, is the embedded NATS server's client address
+	// for other processes (smd access tail); none by default.
+	NATSListen string
 	// OriginListen is the sample origin's address (default 127.0.0.1:0: a
 	// free port; only the edge talks to it).
 	OriginListen string
@@ -162,6 +165,7 @@ func Start(ctx context.Context, c Config) (_ *Demo, err error) {
 		return nil, err
 	}
 	cfg := serveConfig(c.Listen, dir, "http://"+oln.Addr().String(), secret)
+	cfg.EmbeddedNATS.Listen = c.NATSListen
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -81,8 +81,19 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := "Bearer " + strings.TrimSpace(string(admin))
-	if st, _, b := get(t, base+"/v1/keys", "Authorization", auth); st != 200 {
+	st, _, b := get(t, base+"/v1/keys", "Authorization", auth)
+	if st != 200 {
 		t.Fatalf("/v1/keys through the edge: %d %s", st, b)
+	}
+	// The key ring says each key's times, and the primary's next rotation
+	// (the default interval, 7 days, after its promotion).
+	var keys struct{ Items []control.KeyInfo }
+	if err := json.Unmarshal(b, &keys); err != nil || len(keys.Items) == 0 {
+		t.Fatalf("keys: %v %s", err, b)
+	}
+	if k := keys.Items[0]; k.State != "primary" || k.Source != "generated" || k.Alg != "HS256" || k.PromotedAt.IsZero() ||
+		!k.NextRotation.Equal(k.PromotedAt.Add(7*24*time.Hour)) {
+		t.Errorf("primary key %+v", k)
 	}
 	if st, _, b := get(t, "http://"+d.Node.APIAddr+"/v1/keys", "Authorization", auth); st != 401 || !strings.Contains(string(b), "signature") {
 		t.Errorf("/v1/keys unsigned at the API's own listener: %d %s", st, b)

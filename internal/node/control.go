@@ -113,7 +113,7 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 	api, err := control.New(cc, control.Deps{
 		Assets:       asset.NewStore(st.Assets),
 		Sessions:     sessions{revocation.NewStore(st.JS, st.Revoked)},
-		Keys:         keys{r: rot, signing: signing},
+		Keys:         keys{r: rot, signing: signing, interval: k.RotationInterval.D()},
 		Edges:        st.Edges,
 		Allowlist:    allowlist{revocation.NewAllowStore(st.JS, st.Allowed)},
 		Detector:     sessionDetector{nc: st.NC, kv: st.Decisions},
