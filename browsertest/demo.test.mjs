@@ -72,6 +72,9 @@ async function chooseAndPlay(page, asset) {
   await playing(page);
 }
 
+// SESSION_ONLY is the demo assets' binding at start.
+const SESSION_ONLY = { ip: false, ua: false, referer: false, ssn: true };
+
 // setBinding clicks the binding checkboxes to the wanted state; each click
 // updates the asset's policy and starts a new token.
 async function setBinding(page, want) {
@@ -176,6 +179,8 @@ test('a token bound to another user agent does not play, and the page says so', 
 test('the revoke button stops playback within 5 s, and the page says why', async () => {
   const { ctx, page, errors } = await newPage();
   await page.goto(base);
+  await page.check('input[name=asset][value=demo_hls_live]');
+  await setBinding(page, SESSION_ONLY); // whatever an earlier test left
   await chooseAndPlay(page, 'demo_hls_live');
   shared.revokedSession = JSON.parse(await page.textContent('#resp')).session_id;
   const t0 = Date.now();
@@ -196,6 +201,8 @@ test('the revoke button stops playback within 5 s, and the page says why', async
 test('"share this token": the detector catches the shared session', async () => {
   const { ctx, page, errors } = await newPage();
   await page.goto(base);
+  await page.check('input[name=asset][value=demo_hls_vod]');
+  await setBinding(page, SESSION_ONLY); // shared copies of an IP- or UA-bound token never play
   await chooseAndPlay(page, 'demo_hls_vod');
   shared.caughtSession = JSON.parse(await page.textContent('#resp')).session_id;
   await page.click('#share');

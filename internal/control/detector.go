@@ -72,6 +72,9 @@ type SessionDetector struct {
 	LiveNote string      `json:"live_note,omitempty"`
 	// Decisions are the stored decisions, the latest per scorer.
 	Decisions []StoredDecision `json:"decisions"`
+	// Revocation is the session's revocation, null when it is not
+	// revoked: the outcome, beside what led to it.
+	Revocation *Revocation `json:"revocation"`
 }
 
 // inspectTimeout bounds the wait for the detectors' answer.
@@ -103,6 +106,13 @@ func (a *API) sessionDetector(w http.ResponseWriter, r *http.Request, _ *call) e
 	}
 	if ds != nil {
 		out.Decisions = ds
+	}
+	rev, ok, err := a.deps.Sessions.Get(ctx, id)
+	if err != nil {
+		return unavailable("the revocation store", err)
+	}
+	if ok {
+		out.Revocation = &rev
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -106,14 +106,15 @@ func TestSessionDetector(t *testing.T) {
 		{"live", fakeDetector{}, "live1", 200, func(t *testing.T, r response) {
 			var sd control.SessionDetector
 			r.decode(t, &sd)
-			if sd.Live == nil || len(sd.Live.Scores) != 2 || !sd.Live.Scores[1].Over || len(sd.Decisions) != 1 || sd.Decisions[0].Outcome != "shadow" {
+			if sd.Live == nil || len(sd.Live.Scores) != 2 || !sd.Live.Scores[1].Over || len(sd.Decisions) != 1 || sd.Decisions[0].Outcome != "shadow" ||
+				sd.Revocation == nil || sd.Revocation.Reason != "seen twice" {
 				t.Errorf("%s", r.body)
 			}
 		}},
 		{"not held", fakeDetector{}, "gone1", 200, func(t *testing.T, r response) {
 			var sd control.SessionDetector
 			r.decode(t, &sd)
-			if sd.Live != nil || sd.LiveNote == "" || sd.Decisions == nil || len(sd.Decisions) != 0 {
+			if sd.Live != nil || sd.LiveNote == "" || sd.Decisions == nil || len(sd.Decisions) != 0 || sd.Revocation != nil {
 				t.Errorf("%s", r.body)
 			}
 		}},
@@ -123,6 +124,7 @@ func TestSessionDetector(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnvWith(t, func(d *control.Deps) { d.Detector = tc.det })
+			expect(t, e.do(t, "POST", "/v1/sessions/live1/revoke", e.admin, `{"reason":"seen twice"}`), 200, "")
 			r := e.do(t, "GET", "/v1/sessions/"+tc.id+"/detector", e.reader, "")
 			if r.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)

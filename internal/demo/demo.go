@@ -178,7 +178,7 @@ func Start(ctx context.Context, c Config) (_ *Demo, err error) {
 		}
 		return nil, err
 	}
-	edge := "http://" + loopback(d.Node.Edge.Addr)
+	edge := "http://" + node.LoopbackAddr(d.Node.Edge.Addr)
 	key, err := os.ReadFile(d.AdminKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("admin key: %w", err)
@@ -341,15 +341,3 @@ func parsePublic(s string) (string, error) {
 
 // hostOf is the host[:port] of a public URL.
 func hostOf(public string) string { return public[strings.Index(public, "://")+3:] }
-
-// loopback is addr with a wildcard host replaced by 127.0.0.1.
-func loopback(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
-}

@@ -301,7 +301,7 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 		if err != nil {
 			return nil, fmt.Errorf("control.request_signing.secret_file: %w", err)
 		}
-		mount["/v1/"] = reqsign.NewProxy(&url.URL{Scheme: "http", Host: loopback(n.APIAddr)}, rs.KeyID, secret)
+		mount["/v1/"] = reqsign.NewProxy(&url.URL{Scheme: "http", Host: LoopbackAddr(n.APIAddr)}, rs.KeyID, secret)
 	}
 	for p, h := range o.mount {
 		mount[p] = h
@@ -327,9 +327,9 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	return n, nil
 }
 
-// loopback is addr with an unspecified host (a wildcard listener) replaced
-// by the loopback address, to dial it.
-func loopback(addr string) string {
+// LoopbackAddr is a listener's address with an unspecified host (a
+// wildcard listener) replaced by 127.0.0.1, to dial it from this machine.
+func LoopbackAddr(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr

@@ -11,9 +11,9 @@ import (
 // them page by page and by prefix fast at any size: reading the bucket's
 // keys for every page (Store.List) takes seconds at 1,000,000 sessions,
 // a binary search in the index microseconds. The index is rebuilt from
-// the watcher's set when the set changed, at most once per MaxAge (a
-// sort of 1,000,000 ids takes about half a second), so a page may miss
-// the revocations of the last MaxAge.
+// the watcher's set in the background when the set changed, at most once
+// per MaxAge, so a page may miss the changes of the last MaxAge and the
+// rebuild's duration (about half a second at 1,000,000 ids).
 type Index struct {
 	w *Watcher
 	// MaxAge is how stale the index may be (default 2s).
@@ -25,6 +25,8 @@ type Index struct {
 	n     int
 	built time.Time
 	have  bool
+	// building says a rebuild runs in the background.
+	building bool
 }
 
 // NewIndex returns an index over w's set.
@@ -58,22 +60,37 @@ func (x *Index) Page(after, prefix string, limit int) (ids []string, next string
 	return ids, next, len(match), true
 }
 
-// sorted returns the ids, rebuilt if the set changed more than MaxAge
-// after the last build.
+// sorted returns the ids. The first call builds them; later calls return
+// the last build at once and, when the set changed and the build is older
+// than MaxAge, start one rebuild in the background (a sort of 1,000,000
+// ids takes about half a second: no page waits for it).
 func (x *Index) sorted() []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	// The version moves on additions, the length on removals too.
 	ver, n := x.w.Version(), x.w.Len()
-	if x.have && ((ver == x.ver && n == x.n) || time.Since(x.built) < x.MaxAge) {
-		return x.ids
+	switch {
+	case !x.have:
+		x.ids, x.ver, x.n, x.built, x.have = x.build(), ver, n, time.Now(), true
+	case (ver != x.ver || n != x.n) && time.Since(x.built) >= x.MaxAge && !x.building:
+		x.building = true
+		go func() {
+			ids := x.build()
+			x.mu.Lock()
+			x.ids, x.ver, x.n, x.built, x.building = ids, ver, n, time.Now(), false
+			x.mu.Unlock()
+		}()
 	}
+	return x.ids
+}
+
+// build reads and sorts the set's ids.
+func (x *Index) build() []string {
 	ids := make([]string, 0, x.w.Len())
 	x.w.Each(func(id string) bool {
 		ids = append(ids, id)
 		return true
 	})
 	slices.Sort(ids)
-	x.ids, x.ver, x.n, x.built, x.have = ids, ver, n, time.Now(), true
 	return ids
 }

@@ -34,16 +34,16 @@ export function session(view, ctx) {
 
   async function refresh() {
     const enc = encodeURIComponent(id);
-    const [rev, det, tl] = await Promise.all([
-      // The revoked list by prefix answers 200 either way (a GET of the
-      // revocation itself would be a 404, logged by the browser, when the
-      // session is not revoked).
-      get(`/v1/sessions/revoked?prefix=${enc}&limit=1`).then((p) => (p.items[0] && p.items[0].session_id === id ? { r: p.items[0] } : { none: true }), (e) => ({ e })),
+    // The detector's answer carries the revocation too (null when none):
+    // a GET of the revocation itself would be a 404, which the browser
+    // logs as an error, for every session that is not revoked.
+    const [det, tl] = await Promise.all([
       get(`/v1/sessions/${enc}/detector`).then((r) => ({ r }), (e) => ({ e })),
       get(`/v1/sessions/${enc}/timeline?since=15m`).then((r) => ({ r }), (e) => ({ e })),
     ]);
     if (stopped) return;
-    if ([rev, det, tl].some((x) => x.e && x.e.status === 401)) { ctx.onAuthLost('Your login expired: log in again.'); return; }
+    if ([det, tl].some((x) => x.e && x.e.status === 401)) { ctx.onAuthLost('Your login expired: log in again.'); return; }
+    const rev = det.r ? (det.r.revocation ? { r: det.r.revocation } : { none: true }) : { e: det.e };
 
     const revoked = !!rev.r;
     const button = h('button', { type: 'button', className: revoked ? 'secondary' : 'danger', onclick: async (ev) => {
@@ -90,7 +90,7 @@ export function session(view, ctx) {
 
   function renderTimeline(t) {
     const verdicts = Object.keys(t.verdicts).sort();
-    const chartBox = h('div', { className: 'chart', role: 'img', 'aria-label': `Requests per ${t.bucket_seconds} s by verdict` });
+    const chartBox = h('div', { className: 'chart', role: 'img', 'aria-label': `Requests per ${t.bucket_seconds} s by verdict, addresses, and bytes sent` });
     const summary = kv([
       ['requests', String(t.requests)], ['bytes', bytes(t.bytes)],
       ['verdicts', verdicts.map((v) => `${v} ${t.verdicts[v]}`).join(', ') || '–'],
@@ -109,10 +109,14 @@ export function session(view, ctx) {
     if (plot) plot.destroy();
     const xs = t.buckets.map((b) => Date.parse(b.time) / 1000);
     const names = verdicts.length ? verdicts : ['allow'];
-    const data = [xs, ...names.map((v) => t.buckets.map((b) => b.verdicts[v] || 0)), t.buckets.map((b) => b.addresses)];
+    const data = [xs, ...names.map((v) => t.buckets.map((b) => b.verdicts[v] || 0)), t.buckets.map((b) => b.addresses),
+      t.buckets.map((b) => b.bytes / 1024)];
     plot = new window.uPlot({
-      width: Math.max(280, chartBox.clientWidth || 600), height: 220, scales: { x: { time: true } },
-      series: [{}, ...names.map((v, i) => ({ label: v, stroke: COLORS[i % COLORS.length], width: 2 })), { label: 'addresses', stroke: '#37474f', dash: [4, 4], width: 1 }],
+      width: Math.max(280, chartBox.clientWidth || 600), height: 240, scales: { x: { time: true }, kib: {} },
+      series: [{}, ...names.map((v, i) => ({ label: v, stroke: COLORS[i % COLORS.length], width: 2 })),
+        { label: 'addresses', stroke: '#37474f', dash: [4, 4], width: 1 },
+        { label: 'KiB', scale: 'kib', stroke: '#6a1b9a', fill: 'rgba(106,27,154,0.08)', width: 1 }],
+      axes: [{}, { label: 'requests' }, { scale: 'kib', side: 1, label: 'KiB', grid: { show: false } }],
     }, data, chartBox);
   }
 
