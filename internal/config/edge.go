@@ -77,9 +77,21 @@ type Edge struct {
 	// API forwards /v1/ requests to a control plane's API, signed (one
 	// hostname for site, API and media).
 	API APIProxy `yaml:"api"`
+	// Dashboard serves the operator's dashboard at /dashboard/ on the
+	// edge's listeners, calling the API through the edge's /v1/ (smd
+	// serve, or smd edge with api.url).
+	Dashboard Dashboard `yaml:"dashboard"`
 
 	// embeddedNATS is set by Serve: the process runs its own NATS server.
 	embeddedNATS bool
+}
+
+// Dashboard configures the operator's dashboard (docs/demo.md).
+type Dashboard struct {
+	// Enabled mounts it at /dashboard/.
+	Enabled bool `yaml:"enabled"`
+	// SessionTTL is how long a login lasts (default 12h).
+	SessionTTL Duration `yaml:"session_ttl"`
 }
 
 // APIProxy makes the edge forward /v1/ to a control plane.
@@ -447,6 +459,12 @@ func (c *Edge) Validate() error {
 		if c.API.KeyID == "" || c.API.SecretFile == "" {
 			bad("api.secret_file", "api.key_id and api.secret_file are required with api.url")
 		}
+	}
+	if c.Dashboard.Enabled && c.API.URL == "" && !c.embeddedNATS {
+		bad("dashboard.enabled", "the dashboard calls the API through this edge's /v1/: set api.url (or run smd serve)")
+	}
+	if c.Dashboard.SessionTTL < 0 {
+		bad("dashboard.session_ttl", "must not be negative")
 	}
 	if (c.NATS.CertFile == "") != (c.NATS.KeyFile == "") {
 		bad("nats.cert_file", "cert_file and key_file go together")

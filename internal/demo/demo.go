@@ -195,7 +195,7 @@ func Start(ctx context.Context, c Config) (_ *Demo, err error) {
 		assets = append(assets, a.Asset)
 	}
 	d.site, err = site.New(site.Config{
-		Assets: assets, API: admin, APIBase: edge, Edge: edge, PublicOrigins: []string{public},
+		Assets: assets, API: admin, APIHandler: d.Node.APIHandler, Edge: edge, PublicOrigins: []string{public},
 		Metrics: d.Node.Registry, Simulate: simulator(edge, admin, c.Log), Log: c.Log.With("part", "site"),
 	})
 	if err != nil {

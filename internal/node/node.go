@@ -24,6 +24,7 @@ import (
 	"github.com/smd-media/smd/internal/natsstore"
 	"github.com/smd-media/smd/internal/reqsign"
 	"github.com/smd-media/smd/internal/seal"
+	"github.com/smd-media/smd/internal/site"
 )
 
 // Node is a running smd process: some of edge, control plane and embedded
@@ -41,6 +42,9 @@ type Node struct {
 	AdminAddr string
 	// Registry holds the process's metrics (smd serve and smd control).
 	Registry *prometheus.Registry
+	// APIHandler is the API as the edge mounts it at /v1/ (nil when the
+	// edge forwards none): smd demo's dashboard calls it.
+	APIHandler http.Handler
 
 	log    *slog.Logger
 	conn   *conn
@@ -191,8 +195,14 @@ func StartEdge(ctx context.Context, cfg *config.Edge, version string, log *slog.
 		return nil, err
 	} else if p != nil {
 		mount = map[string]http.Handler{"/v1/": p}
+		n.APIHandler = p
 	}
-	e, opened, err := startEdge(ctx, cfg, mk, mount, n.conn.nc, newRegistry(), version, log, n.run)
+	reg := newRegistry()
+	if err := n.mountDashboard(cfg, mount, reg, log); err != nil {
+		n.Close()
+		return nil, err
+	}
+	e, opened, err := startEdge(ctx, cfg, mk, mount, n.conn.nc, reg, version, log, n.run)
 	if err != nil {
 		n.Close()
 		return nil, err
@@ -306,6 +316,10 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	for p, h := range o.mount {
 		mount[p] = h
 	}
+	n.APIHandler = mount["/v1/"]
+	if err := n.mountDashboard(&cfg.Edge, mount, reg, log); err != nil {
+		return nil, err
+	}
 	e, opened, err := startEdge(ctx, &cfg.Edge, mk, mount, n.conn.nc, reg, version, log, n.run)
 	if err != nil {
 		return nil, err
@@ -338,4 +352,24 @@ func LoopbackAddr(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// mountDashboard mounts the operator's dashboard at /dashboard/ when
+// dashboard.enabled: it calls the API through the edge's /v1/ mount, in
+// the process, and charts the edge's metrics.
+func (n *Node) mountDashboard(cfg *config.Edge, mount map[string]http.Handler, reg *prometheus.Registry, log *slog.Logger) error {
+	if !cfg.Dashboard.Enabled {
+		return nil
+	}
+	api := mount["/v1/"]
+	if api == nil {
+		return errors.New("dashboard.enabled: the edge forwards no /v1/ to an API (api.url)")
+	}
+	s, err := site.New(site.Config{APIHandler: api, Metrics: reg, SessionTTL: cfg.Dashboard.SessionTTL.D(), Log: log.With("part", "dashboard")})
+	if err != nil {
+		return err
+	}
+	mount["/dashboard/"] = s
+	n.closes = append(n.closes, func() error { s.Close(); return nil })
+	return nil
 }

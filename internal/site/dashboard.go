@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -8,10 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -123,7 +121,9 @@ type me struct {
 	// CSRF is the token to send in X-CSRF-Token with every state change.
 	CSRF string `json:"csrf,omitempty"`
 	// Simulate says whether the simulate piracy button works here.
-	Simulate bool `json:"simulate"`
+	Simulate bool `json:"simulate,omitempty"`
+	// Demo says whether the demo page is served (smd demo).
+	Demo bool `json:"demo"`
 }
 
 // loginRequest is the body of POST /dashboard/api/login.
@@ -133,6 +133,10 @@ type loginRequest struct {
 
 func (s *Site) dashboardAPI(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/dashboard/api")
+	if s.forward == nil {
+		writeError(w, http.StatusServiceUnavailable, "dashboard_off", "the dashboard has no API to call")
+		return
+	}
 	if p == "/login" {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", "POST")
@@ -149,7 +153,7 @@ func (s *Site) dashboardAPI(w http.ResponseWriter, r *http.Request) {
 		if p == "/me" && r.Method == http.MethodGet {
 			// Asked by every dashboard load: not an error, so that the
 			// browser's console stays clean.
-			writeJSON(w, http.StatusOK, me{})
+			writeJSON(w, http.StatusOK, me{Demo: s.cfg.API != nil})
 			return
 		}
 		writeError(w, http.StatusUnauthorized, "login_required", "log in with an admin API key first")
@@ -169,7 +173,7 @@ func (s *Site) dashboardAPI(w http.ResponseWriter, r *http.Request) {
 	route := r.Method + " " + p
 	switch {
 	case route == "GET /me":
-		writeJSON(w, http.StatusOK, me{LoggedIn: true, KeyID: in.keyID, CSRF: in.csrf, Simulate: s.cfg.Simulate != nil})
+		writeJSON(w, http.StatusOK, me{LoggedIn: true, KeyID: in.keyID, CSRF: in.csrf, Simulate: s.cfg.Simulate != nil, Demo: s.cfg.API != nil})
 	case route == "POST /logout":
 		s.logins.remove(id)
 		http.SetCookie(w, sessionCookie(r, "", -1))
@@ -180,7 +184,7 @@ func (s *Site) dashboardAPI(w http.ResponseWriter, r *http.Request) {
 		s.startSimulation(w)
 	case route == "GET /simulate":
 		writeJSON(w, http.StatusOK, s.simState.status())
-	case strings.HasPrefix(p, "/v1/") && s.forward != nil:
+	case strings.HasPrefix(p, "/v1/"):
 		s.forward.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loginKey{}, in)))
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "no such dashboard endpoint")
@@ -200,7 +204,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), apiTimeout)
 	defer cancel()
-	who, status, err := s.whoami(ctx, key)
+	who, status, err := s.whoami(ctx, key, r)
 	switch {
 	case err != nil:
 		s.log.Error("site: login: the API did not answer", "err", err)
@@ -218,7 +222,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id, in := s.logins.add(key, who.KeyID)
 	http.SetCookie(w, sessionCookie(r, id, int(s.cfg.SessionTTL.Seconds())))
-	writeJSON(w, http.StatusOK, me{LoggedIn: true, KeyID: in.keyID, CSRF: in.csrf, Simulate: s.cfg.Simulate != nil})
+	writeJSON(w, http.StatusOK, me{LoggedIn: true, KeyID: in.keyID, CSRF: in.csrf, Simulate: s.cfg.Simulate != nil, Demo: s.cfg.API != nil})
 }
 
 // whoAmI is the API's answer of GET /v1/whoami.
@@ -228,69 +232,76 @@ type whoAmI struct {
 }
 
 // whoami asks the API who key is; the status is the API's.
-func (s *Site) whoami(ctx context.Context, key string) (whoAmI, int, error) {
+func (s *Site) whoami(ctx context.Context, key string, r *http.Request) (whoAmI, int, error) {
 	var who whoAmI
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(s.cfg.APIBase, "/")+"/v1/whoami", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/v1/whoami", nil)
 	if err != nil {
 		return who, 0, err
 	}
+	req.RemoteAddr = r.RemoteAddr
+	req.Host = r.Host
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return who, 0, err
+	rec := &recorder{header: http.Header{}}
+	s.cfg.APIHandler.ServeHTTP(rec, req)
+	if rec.code == 0 {
+		rec.code = http.StatusOK
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return who, 0, err
-	}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, &who); err != nil {
+	if rec.code == http.StatusOK {
+		if err := json.Unmarshal(rec.body.Bytes(), &who); err != nil {
 			return who, 0, fmt.Errorf("whoami: %w", err)
 		}
 	}
-	return who, resp.StatusCode, nil
+	return who, rec.code, nil
+}
+
+// recorder keeps a small in-process answer of the API.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	if r.body.Len()+len(b) > 64<<10 {
+		return 0, errors.New("answer too large")
+	}
+	return r.body.Write(b)
 }
 
 // loginKey carries the login from dashboardAPI to the forwarder.
 type loginKey struct{}
 
-// newForwarder returns the proxy of /dashboard/api/v1/... to the API's
-// /v1/..., with the login's key and nothing else of the browser's: no
-// cookie, no CSRF token.
-func newForwarder(base string, _ *logins) (http.Handler, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("site: API base %q: want http(s)://host[:port]", base)
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			in, _ := pr.In.Context().Value(loginKey{}).(*login)
-			pr.SetURL(u)
-			pr.Out.URL.Path = strings.TrimSuffix(u.Path, "/") + strings.TrimPrefix(pr.In.URL.Path, "/dashboard/api")
-			pr.Out.URL.RawPath = ""
-			pr.Out.Host = u.Host
-			h := http.Header{}
-			for _, k := range []string{"Content-Type", "Accept"} {
-				if v := pr.In.Header.Get(k); v != "" {
-					h.Set(k, v)
-				}
+// newForwarder returns the handler of /dashboard/api/v1/...: the request
+// rewritten to /v1/... with the login's key, handed to the API as the edge
+// mounts it, in the process. Nothing else of the browser's request goes:
+// no cookie, no CSRF token, no other header; bodies of at most 8 MiB.
+func newForwarder(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, _ := r.Context().Value(loginKey{}).(*login)
+		out := r.Clone(r.Context())
+		out.URL.Path = strings.TrimPrefix(r.URL.Path, "/dashboard/api")
+		out.URL.RawPath = ""
+		out.RequestURI = out.URL.RequestURI()
+		h := http.Header{}
+		for _, k := range []string{"Content-Type", "Accept"} {
+			if v := r.Header.Get(k); v != "" {
+				h.Set(k, v)
 			}
-			if in != nil {
-				h.Set("Authorization", "Bearer "+in.key)
-			}
-			pr.Out.Header = h
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Del("Set-Cookie")
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			if errors.Is(err, context.Canceled) {
-				return
-			}
-			writeError(w, http.StatusBadGateway, "api_unreachable", "the API did not answer")
-		},
-	}
-	return http.MaxBytesHandler(rp, 8<<20), nil
+		}
+		if in != nil {
+			h.Set("Authorization", "Bearer "+in.key)
+		}
+		out.Header = h
+		if out.Body != nil {
+			out.Body = http.MaxBytesReader(w, out.Body, 8<<20)
+		}
+		api.ServeHTTP(w, out)
+	})
 }

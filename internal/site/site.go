@@ -43,10 +43,11 @@ type Config struct {
 	// its own assets, revoke a session whose token it shows. Nil turns
 	// the demo page's backend off (503).
 	API *client.Client
-	// APIBase is the API's base URL that the dashboard forwards its
-	// operators' /v1/ calls to (the edge's own address, so that they are
-	// signed on the way as every other call).
-	APIBase string
+	// APIHandler is the API as the edge mounts it at /v1/ (the API
+	// itself, or the signing proxy to it): the dashboard checks logins
+	// and forwards its operators' calls to it, in the process. Nil turns
+	// the dashboard off (503).
+	APIHandler http.Handler
 	// Edge is the edge's base URL, for the share demo's simulated
 	// viewers; the edge must trust this process's address for
 	// X-Forwarded-For and CloudFront-Viewer-Country. Empty turns sharing
@@ -120,10 +121,8 @@ func New(cfg Config) (*Site, error) {
 	s.logins = newLogins(cfg.SessionTTL)
 	s.charts = newCharts(cfg.Metrics)
 	s.simState = &simState{}
-	if cfg.APIBase != "" {
-		if s.forward, err = newForwarder(cfg.APIBase, s.logins); err != nil {
-			return nil, err
-		}
+	if cfg.APIHandler != nil {
+		s.forward = newForwarder(cfg.APIHandler)
 	}
 	go s.charts.run(s.done)
 	return s, nil
@@ -160,6 +159,10 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveFile(w, r, s.files["/static/dashboard.html"])
 	case strings.HasPrefix(p, "/static/") && s.files[p] != nil:
 		serveFile(w, r, s.files[p])
+	case strings.HasPrefix(p, "/dashboard/static/") && s.files[strings.TrimPrefix(p, "/dashboard")] != nil:
+		// The dashboard's files under its own prefix, for edges that
+		// mount only /dashboard/ (media elsewhere).
+		serveFile(w, r, s.files[strings.TrimPrefix(p, "/dashboard")])
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "no such page; the demo is at /, the dashboard at /dashboard")
 	}

@@ -41,9 +41,9 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	s, err := site.New(site.Config{
-		Assets:  []site.Asset{{ID: "demo_a", Label: "A", Protocol: "hls", Dir: "/vod/demo-a/"}},
-		API:     admin,
-		APIBase: api.URL,
+		Assets:     []site.Asset{{ID: "demo_a", Label: "A", Protocol: "hls", Dir: "/vod/demo-a/"}},
+		API:        admin,
+		APIHandler: api.API,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +105,9 @@ func TestPages(t *testing.T) {
 		{"/dashboard", 200, "text/html; charset=utf-8"},
 		{"/dashboard/", 200, "text/html; charset=utf-8"},
 		{"/static/js/demo.js", 200, "text/javascript; charset=utf-8"},
+		{"/dashboard/static/js/dash/app.js", 200, "text/javascript; charset=utf-8"},
+		{"/dashboard/static/css/site.css", 200, "text/css; charset=utf-8"},
+		{"/dashboard/static/nothing.js", 404, "application/json"},
 		{"/static/css/site.css", 200, "text/css; charset=utf-8"},
 		{"/static/vendor/dashjs/LICENSE", 200, "text/plain; charset=utf-8"},
 		{"/static/vendor/VERSIONS.txt", 200, "text/plain; charset=utf-8"},
@@ -290,5 +293,27 @@ func TestDemoBackend(t *testing.T) {
 	}
 	if a := do(t, c, "POST", u+"/demo/api/revoke", `{"playback_url":"`+other.PlaybackURL+`"}`); a.status != 403 || a.code() != "not_a_demo_asset" {
 		t.Errorf("another asset's token: %d %s", a.status, a.body)
+	}
+}
+
+// TestDashboardOff: without an API to call, the dashboard's endpoints say
+// so (503), the login included.
+func TestDashboardOff(t *testing.T) {
+	s, err := site.New(site.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", "/dashboard/api/me", ""}, {"POST", "/dashboard/api/login", `{"api_key":"x"}`}, {"GET", "/dashboard/api/v1/keys", ""},
+	} {
+		if a := do(t, srv.Client(), tc.method, srv.URL+tc.path, tc.body); a.status != 503 || a.code() != "dashboard_off" {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, a.status, a.body)
+		}
+	}
+	if a := do(t, srv.Client(), "GET", srv.URL+"/demo/api/config", ""); a.status != 503 || a.code() != "demo_off" {
+		t.Errorf("demo config: %d %s", a.status, a.body)
 	}
 }

@@ -95,6 +95,7 @@ window.addEventListener('hashchange', route);
 (async () => {
   try {
     const who = await get('/me');
+    $('nav-demo').hidden = !who.demo;
     if (who.logged_in) loggedIn(who); else loggedOut('');
   } catch (e) {
     loggedOut(e instanceof APIError && e.status === 401 ? '' : `Cannot reach smd: ${e.message}`);
