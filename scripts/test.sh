@@ -21,8 +21,9 @@ FUZZTIME=${FUZZTIME:-20s}
 
 # Debian packages the tests need. gcc and libc6-dev are cgo's, which -race
 # needs; ffmpeg (with ffprobe) and curl are the player-side clients of the
-# end-to-end tests; chromium runs the browser tests.
-APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium)
+# end-to-end tests; chromium runs the browser tests; prometheus brings
+# promtool, which checks the alerting rules in deploy/.
+APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium prometheus)
 
 results=() # "ok   NAME" or "FAIL NAME", in run order
 npass=0

@@ -114,10 +114,13 @@ type Consumer struct {
 
 // partition is an owned partition's lease and delivery goroutine.
 type partition struct {
-	n      int
-	lease  *lease.Lease
-	ctx    context.Context // of the delivery; cancelled by expire too
-	cancel context.CancelFunc
+	n int
+	// pending is the stream's messages after the last one handled, as its
+	// metadata said (the consumer's backlog on this partition).
+	pending atomic.Int64
+	lease   *lease.Lease
+	ctx     context.Context // of the delivery; cancelled by expire too
+	cancel  context.CancelFunc
 	// expire cancels delivery at the lease's local deadline unless a
 	// renewal moved it.
 	expire *time.Timer
@@ -191,6 +194,19 @@ func (c *Consumer) Invalid() int64 { return c.invalid.Load() }
 
 // Replayed counts events handed again at a takeover (see Replay).
 func (c *Consumer) Replayed() int64 { return c.replayed.Load() }
+
+// Pending returns the messages of the owned partitions still to be read
+// after the last one handled on each (0 when caught up): the detector's
+// backlog.
+func (c *Consumer) Pending() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, p := range c.owned {
+		n += p.pending.Load()
+	}
+	return n
+}
 
 // Owned returns the partitions this process owns, ascending.
 func (c *Consumer) Owned() []int {
@@ -507,6 +523,11 @@ func (c *Consumer) handle(n int, msg jetstream.Msg, seen *recent) {
 		c.invalid.Add(int64(bad))
 		c.cfg.Log.Warn("access consumer: events that are not access events; dropped", "partition", n,
 			"dropped", bad, "delivered", ok, "msg_id", h.Get(jetstream.MsgIDHeader), "err", err)
+	}
+	if md, err := msg.Metadata(); err == nil {
+		if p := c.get(n); p != nil {
+			p.pending.Store(int64(md.NumPending))
+		}
 	}
 	if ok == 0 {
 		msg.Term()

@@ -186,7 +186,11 @@ func (n *Node) startAccessReaders(ctx context.Context, cfg *config.Serve, st *na
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "smd_control_access_partitions", Help: "Access stream partitions this control plane owns.",
-	}, func() float64 { return float64(len(c.Owned())) }))
+	}, func() float64 { return float64(len(c.Owned())) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "smd_control_access_pending_messages",
+			Help: "Access stream messages (batches of events) of the owned partitions not read yet: the detector's backlog.",
+		}, func() float64 { return float64(c.Pending()) }))
 	n.consumer = c
 	n.run(func() error { return c.Run(ctx) })
 	return nil

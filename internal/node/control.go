@@ -110,6 +110,12 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 	// dashboard pages through 1,000,000 of them fast.
 	revoked := revocation.NewWatcher(revocation.WatcherConfig{Conn: st.NC, Log: log.With("part", "revoked-index")})
 	run(func() error { return revoked.Run(ctx, st.Revoked) })
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_keys_ring_revision", Help: "Revision of the key ring (smd_keys) this control plane reads: the current one."},
+			func() float64 { return float64(signing.Revision()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_control_revoked_revision", Help: "Revision of the revoked sessions (smd_revoked) this control plane reads: the current one."},
+			func() float64 { return float64(revoked.Revision()) }),
+	)
 	api, err := control.New(cc, control.Deps{
 		Assets:       asset.NewStore(st.Assets),
 		Sessions:     sessions{revocation.NewStore(st.JS, st.Revoked)},

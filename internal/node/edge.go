@@ -67,6 +67,22 @@ func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[st
 	if err := e.revoked.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Error("revocation snapshot not usable; waiting for NATS", "err", err)
 	}
+	// What the edge holds, against the control plane's current revisions
+	// (smd_keys_ring_revision, smd_control_revoked_revision): the
+	// alerting rules compare them (deploy/prometheus).
+	snapshot := func() float64 {
+		if e.keys.FromSnapshot() || e.revoked.FromSnapshot() {
+			return 1
+		}
+		return 0
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_keys_revision", Help: "Revision of the key ring (smd_keys) this edge holds."},
+			func() float64 { return float64(e.keys.Revision()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_revoked_revision", Help: "Revision of the revoked sessions (smd_revoked) this edge holds."},
+			func() float64 { return float64(e.revoked.Revision()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_snapshot", Help: "1 while the edge serves from a local snapshot (NATS away or not caught up), else 0."}, snapshot),
+	)
 	// Access events: published from the start, spooled until NATS answers.
 	if e.publisher, err = startPublisher(ctx, cfg, nc, reg, log, run); err != nil {
 		return nil, nil, err
