@@ -285,6 +285,9 @@ func TestNATSRestartUnderTraffic(t *testing.T) {
 		}
 		return true
 	})
+	if n := c.Pending(); n != 0 {
+		t.Errorf("Pending() = %d once every message is handled", n)
+	}
 	info, err := st.Access.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
