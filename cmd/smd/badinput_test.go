@@ -56,6 +56,10 @@ func TestBadInput(t *testing.T) {
 		{"verify with two URLs", verify(u), "", "accepts 1 arg(s), received 2"},
 		{"inspect without argument", []string{"token", "inspect"}, "", "accepts 1 arg(s), received 0"},
 		{"sign with argument", sign("extra"), "", `unknown command "extra" for "smd token sign"`},
+		{"demo with argument", []string{"demo", "now"}, "", `unknown command "now" for "smd demo"`},
+		{"demo, port alone", []string{"demo", "--data-dir", filepath.Join(dir, "demo"), "--listen", "8080"}, "", `--listen "8080": want host:port`},
+		{"demo, bad public URL", []string{"demo", "--data-dir", filepath.Join(dir, "demo"), "--listen", "127.0.0.1:0", "--public-url", "ftp://x"}, "", `--public-url "ftp://x": want http(s)://host[:port]`},
+		{"demo, bad log level", []string{"demo", "--data-dir", filepath.Join(dir, "demo"), "--log-level", "loud"}, "", "--log-level"},
 
 		// Key files.
 		{"sign without --keys", signWith("--path", "/vod/", "--exp", "+1h"), "", `required flag(s) "keys" not set`},

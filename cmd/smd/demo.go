@@ -39,7 +39,7 @@ func newDemoCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&o.listen, "listen", demo.DefaultListen, "`ADDRESS` of the website, the API and the media")
 	f.StringVar(&o.publicURL, "public-url", "", "`URL` viewers open (default http://<listen>): the playback URLs name its host")
-	f.StringVar(&o.originListen, "origin-listen", "127.0.0.1:0", "`ADDRESS` of the sample origin (only the edge reads it; default a free port)")
+	f.StringVar(&o.originListen, "origin-listen", "127.0.0.1:0", "`ADDRESS` of the sample origin (only the edge reads it; port 0: a free one)")
 	f.StringVar(&o.natsListen, "nats-listen", "", "client `ADDRESS` of the embedded NATS server for other processes (smd access tail); none by default")
 	f.StringVar(&o.dataDir, "data-dir", demo.DefaultDataDir, "`DIR` of the demo's state, kept between runs")
 	f.StringVar(&o.logLevel, "log-level", "warn", "`LEVEL` of the logs written to --log-file: debug, info, warn, error")
@@ -67,7 +67,6 @@ func (o *demoOptions) run(cmd *cobra.Command, _ []string) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out := cmd.OutOrStdout()
-	fmt.Fprintln(out, "smd demo: starting (embedded NATS, control plane, edge, detector, sample origin, website)...")
 	d, err := demo.Start(ctx, demo.Config{
 		Listen: o.listen, PublicURL: o.publicURL, OriginListen: o.originListen, NATSListen: o.natsListen,
 		DataDir: o.dataDir, Version: version, Log: log,
