@@ -177,6 +177,10 @@ async function refused(what) {
     setStatus('warn', `The player stopped (${what}), but the edge still accepts the token: try again.`);
     return;
   }
+  if (status === 0 || status >= 500) {
+    setStatus('bad', `The stream failed: the edge answered ${status || 'nothing'} (${what}). The origin or the network failed, not the token: try again in a moment.`);
+    return;
+  }
   let why;
   try {
     why = await postJSON('/demo/api/why', { playback_url: url });
