@@ -17,6 +17,7 @@ import (
 	"github.com/smd-media/smd/internal/control/ratelimit"
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/reqsign"
+	"github.com/smd-media/smd/internal/viewer"
 )
 
 // Deps are what the API works on.
@@ -61,7 +62,7 @@ type API struct {
 	cfg      Config
 	deps     Deps
 	keys     *apikey.Set
-	viewers  viewers
+	viewers  viewer.Identifier
 	limiter  *ratelimit.Limiter
 	verifier *reqsign.Verifier
 	metrics  *metrics
@@ -115,12 +116,12 @@ func New(cfg Config, deps Deps) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
-	trusted, _ := parsePrefixes(cfg.TrustedProxies) // checked by validate
+	trusted, _ := viewer.ParseTrusted(cfg.TrustedProxies) // checked by validate
 	a := &API{
 		cfg:     cfg,
 		deps:    deps,
 		keys:    keys,
-		viewers: viewers{trusted: trusted, geoHeaders: cfg.GeoHeaders, locator: deps.Locator},
+		viewers: viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, Locator: deps.Locator},
 		log:     deps.Log,
 		now:     deps.Now,
 	}

@@ -25,7 +25,7 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request, acc access) (*ca
 		if err != nil && !errors.Is(err, errNoKey) {
 			return nil, err // a key was sent and is bad: say so
 		}
-		ip, _ := a.viewers.identify(r)
+		ip, _ := a.viewers.Identify(r)
 		if ok, wait := a.limiter.Allow(ip, a.now()); !ok {
 			a.metrics.rateLimited.Inc()
 			secs := int(wait.Seconds())

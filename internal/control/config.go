@@ -3,11 +3,11 @@ package control
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/smd-media/smd/internal/control/ratelimit"
 	"github.com/smd-media/smd/internal/reqsign"
+	"github.com/smd-media/smd/internal/viewer"
 )
 
 // Config configures the API. Zero values take the defaults given with
@@ -170,25 +170,8 @@ func (c *Config) validate() error {
 	if c.RequireSignedRequests && len(c.SignatureKeys) == 0 {
 		bad("SignatureKeys", "required when RequireSignedRequests is set")
 	}
-	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
+	if _, err := viewer.ParseTrusted(c.TrustedProxies); err != nil {
 		bad("TrustedProxies", "%v", err)
 	}
 	return errors.Join(errs...)
-}
-
-// parsePrefixes reads CIDRs or single addresses.
-func parsePrefixes(list []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(list))
-	for i, s := range list {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, err2 := netip.ParseAddr(s)
-			if err2 != nil {
-				return nil, fmt.Errorf("[%d] %q is not a CIDR or an address", i, s)
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

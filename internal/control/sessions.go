@@ -11,29 +11,19 @@ import (
 
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/strictjson"
+	"github.com/smd-media/smd/token/smde"
 )
 
 // Limits of a revocation request.
 const (
-	maxSessionID = 200
-	maxReason    = 1024
+	maxReason = 1024
 	// maxTTL is ten years: longer is "until unrevoked" (ttl 0).
 	maxTTL = 10 * 365 * 24 * time.Hour
 )
 
-// validSessionID: SMDE's syntax, 1-200 letters, digits or '_'.
-func validSessionID(id string) bool {
-	if id == "" || len(id) > maxSessionID {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// validSessionID: SMDE's syntax, 1-200 letters, digits or '_' (the one
+// check of smd, smde.ValidSessionID).
+func validSessionID(id string) bool { return smde.ValidSessionID(id) }
 
 func pathSessionID(r *http.Request) (string, error) {
 	id := r.PathValue("id")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smd-media/smd/internal/asset"
+	"github.com/smd-media/smd/internal/viewer"
 	"github.com/smd-media/smd/token/smde"
 )
 
@@ -54,7 +55,7 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ *call) error 
 		return &Error{Status: http.StatusServiceUnavailable, Code: codeNoSigningKey, Message: "no signing key is available; try again", Err: err}
 	}
 	p := as.TokenPolicy // a copy; its lists are not modified
-	ip, g := a.viewers.identify(r)
+	ip, g := a.viewers.Identify(r)
 	v := &smde.Viewer{Country: g.Country, Region: g.Region, City: g.City}
 	if ip.IsValid() {
 		v.IP = ip.String()
@@ -136,7 +137,7 @@ func (a *API) playbackScheme(r *http.Request) string {
 	if a.cfg.PlaybackScheme != "" {
 		return a.cfg.PlaybackScheme
 	}
-	if peer := peerAddr(r.RemoteAddr); peer.IsValid() && a.viewers.isTrusted(peer) {
+	if peer := viewer.Peer(r.RemoteAddr); peer.IsValid() && a.viewers.IsTrusted(peer) {
 		// The proxy nearest to the API appends the scheme it was reached
 		// by last.
 		if vals := r.Header.Values("X-Forwarded-Proto"); len(vals) > 0 {

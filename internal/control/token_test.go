@@ -273,3 +273,18 @@ func TestPlaybackScheme(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenForwarded: behind a trusted proxy that sends RFC 7239
+// Forwarded (and no X-Forwarded-For), the token binds the address it
+// names, as the edge reads it (one viewer package for both).
+func TestTokenForwarded(t *testing.T) {
+	e := newEnv(t, func(c *control.Config) { c.TrustedProxies = []string{"127.0.0.1/32"} })
+	expect(t, e.do(t, "POST", "/v1/assets", e.admin, m1), 201, "")
+	r := e.do(t, "GET", "/v1/token?id=m1", e.issuer, "", "User-Agent: P/1", `Forwarded: for="[2001:db8::7]:4711";proto=https`)
+	expect(t, r, 200, "")
+	var ans tokenAnswer
+	r.decode(t, &ans)
+	if ans.TokenPolicy.IPValue != "2001:db8::7" {
+		t.Errorf("ip_value %q, want the Forwarded address", ans.TokenPolicy.IPValue)
+	}
+}

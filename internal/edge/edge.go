@@ -25,6 +25,7 @@ import (
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/mediatime"
 	"github.com/smd-media/smd/internal/revocation"
+	"github.com/smd-media/smd/internal/viewer"
 	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
 )
@@ -76,7 +77,7 @@ type Edge struct {
 	format    token.Format
 	keys      token.KeyRing
 	revoked   revocation.Checker
-	viewers   viewers
+	viewers   viewer.Identifier
 	routes    routes
 	cors      cors
 	status    map[string]int
@@ -149,7 +150,7 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 	if err != nil {
 		return nil, err
 	}
-	trusted, err := parsePrefixes(cfg.TrustedProxies)
+	trusted, err := viewer.ParseTrusted(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
@@ -159,7 +160,7 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		format:    d.Format,
 		keys:      d.Keys,
 		revoked:   d.Revoked,
-		viewers:   viewers{trusted: trusted, geoHeaders: cfg.Geo.Source == "headers"},
+		viewers:   viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.Geo.Source == "headers"},
 		routes:    rs,
 		cors:      newCORS(cfg.CORS),
 		status:    cfg.Status,
@@ -170,10 +171,10 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		idBase:    strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-",
 	}
 	if cfg.Geo.Source == "mmdb" {
-		e.viewers.locator = d.Geo
+		e.viewers.Locator = d.Geo
 	}
 	if d.ASN != nil {
-		e.viewers.asns = d.ASN
+		e.viewers.ASNs = d.ASN
 	}
 	if e.format == nil {
 		e.format = smde.NewVerifier(smde.Options{ClockSkew: cfg.ClockSkew.D()})
@@ -300,7 +301,7 @@ func (e *Edge) checkMethod(x *exchange) error {
 }
 
 func (e *Edge) identify(x *exchange) error {
-	x.ip, x.geo = e.viewers.identify(x.r)
+	x.ip, x.geo = e.viewers.Identify(x.r)
 	return nil
 }
 
@@ -465,8 +466,8 @@ func (e *Edge) finish(x *exchange) {
 	ev.Status, ev.BytesSent = status, x.w.bytes
 	ev.Addr = x.ip
 	ev.Country = x.geo.Country
-	if e.viewers.geoHeaders || e.viewers.asns != nil {
-		ev.ASN = e.viewers.asn(x.r, x.ip)
+	if e.viewers.KnowsASN() {
+		ev.ASN = e.viewers.ASN(x.r, x.ip)
 	}
 	ev.UserAgent = x.r.Header.Get("User-Agent")
 	ev.Referer = x.r.Header.Get("Referer")

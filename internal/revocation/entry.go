@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 	"unicode/utf8"
+
+	"github.com/smd-media/smd/token/smde"
 )
 
 // Types of revocation.
@@ -18,9 +20,8 @@ const (
 
 // Limits on an Entry's free-text fields.
 const (
-	maxSessionID = 200 // SMDE's API limit
-	maxReason    = 1024
-	maxBy        = 200
+	maxReason = 1024
+	maxBy     = 200
 	// MaxFeatures bounds the entries of Entry.Features, and
 	// maxFeatureName their names.
 	MaxFeatures    = 32
@@ -88,33 +89,22 @@ const (
 )
 
 // ValidSessionID reports whether id is a session id in SMDE's syntax: 1-200
-// letters, digits or '_'. Such ids are also valid NATS KV keys.
-func ValidSessionID(id string) bool {
-	if len(id) == 0 || len(id) > maxSessionID {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if !idByte(id[i]) {
-			return false
-		}
-	}
-	return true
-}
+// letters, digits or '_' (smde.ValidSessionID, the one check of smd).
+// Such ids are also valid NATS KV keys.
+func ValidSessionID(id string) bool { return smde.ValidSessionID(id) }
 
+// validID is ValidSessionID on bytes, for the snapshot reader (no
+// conversion to a string).
 func validID(b []byte) bool {
-	if len(b) == 0 || len(b) > maxSessionID {
+	if len(b) == 0 || len(b) > smde.MaxSessionID {
 		return false
 	}
 	for _, c := range b {
-		if !idByte(c) {
+		if !smde.SessionIDByte(c) {
 			return false
 		}
 	}
 	return true
-}
-
-func idByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
 
 // FieldError is bad input from the caller (a 400 for an API), naming the

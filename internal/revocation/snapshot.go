@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/smd-media/smd/token/smde"
 )
 
 // The snapshot file holds a Set and the bucket revision it reflects:
@@ -58,7 +60,7 @@ func parseSnapshot(b []byte, add func(id string, exp int64)) (rev uint64, n int,
 		p := body[head:]
 		for i := range count {
 			l, k := binary.Uvarint(p)
-			if k <= 0 || l == 0 || l > maxSessionID || uint64(len(p)-k) < l {
+			if k <= 0 || l == 0 || l > smde.MaxSessionID || uint64(len(p)-k) < l {
 				return 0, 0, fmt.Errorf("snapshot: entry %d: bad id length", i)
 			}
 			id := p[k : k+int(l)]

@@ -134,7 +134,7 @@ func parse(segment string) (*Token, *token.Error) {
 	case 2:
 	case 3:
 		t.SessionID, jwt = segment[:dots[0]], segment[dots[0]+1:]
-		if !validSessionID(t.SessionID) {
+		if !ValidSessionID(t.SessionID) {
 			return nil, errSessionID
 		}
 	default:
@@ -201,16 +201,23 @@ var b64URL = func() (t [256]bool) {
 	return t
 }()
 
-// validSessionID reports whether s matches SMDE's ^\w+$ within 200 bytes.
-func validSessionID(s string) bool {
+// ValidSessionID reports whether s is a session id in SMDE's syntax:
+// ^\w+$ (ASCII letters, digits, '_') within MaxSessionID bytes. Such ids
+// are also valid NATS KV keys. Every part of smd that takes a session id
+// (the edge, the API, the revoked sets, the detector) checks it with this.
+func ValidSessionID(s string) bool {
 	if len(s) == 0 || len(s) > MaxSessionID {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+		if !SessionIDByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// SessionIDByte reports whether c may be in a session id.
+func SessionIDByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }

@@ -67,7 +67,7 @@ func TestSessionIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(id) != n || !validSessionID(id) || strings.Trim(id, sessionAlphabet) != "" {
+			if len(id) != n || !ValidSessionID(id) || strings.Trim(id, sessionAlphabet) != "" {
 				t.Fatalf("bad session id %q", id)
 			}
 			if seen[id] {

@@ -161,7 +161,7 @@ func (s *Signer) sign(p *Policy, v *Viewer, urlQuery url.Values) (*Signed, error
 			if sid, err = s.sessionID(n); err != nil {
 				return nil, err
 			}
-		} else if !validSessionID(sid) {
+		} else if !ValidSessionID(sid) {
 			return nil, fmt.Errorf("viewer sessionId: %q is not 1-200 letters, digits or '_'", sid)
 		}
 		in = appendAttr(in, sid)

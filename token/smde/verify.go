@@ -119,7 +119,7 @@ func splitSession(seg string) (sid, jwt string, terr *token.Error) {
 		return "", seg, nil
 	case 3:
 		i := strings.IndexByte(seg, '.')
-		if sid = seg[:i]; !validSessionID(sid) {
+		if sid = seg[:i]; !ValidSessionID(sid) {
 			return "", "", errSessionID
 		}
 		return sid, seg[i+1:], nil
