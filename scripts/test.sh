@@ -6,7 +6,8 @@
 #      (add them to APT_PACKAGES);
 #   2. gofmt -l must print nothing;
 #   3. go vet ./...;
-#   4. go test -race -count=1 ./...;
+#   4. go test -race -count=1 ./... (after npm ci of querytest/, whose
+#      DuckDB runs the documented queries);
 #   5. the browser tests (scripts/browser-test.sh: smd demo in chromium,
 #      driven by playwright-core; screenshots in browsertest/artifacts);
 #   6. every fuzz target of the module, one at a time, for FUZZTIME each
@@ -98,6 +99,14 @@ step "go vet ./..."
 rc=0
 go vet ./... || rc=$?
 record "go vet" "$rc"
+
+# DuckDB from the npm registry, at the version querytest/package-lock.json
+# pins: internal/node's TestDocumentedQueries runs docs/access.md's SQL
+# with it.
+step "npm ci --prefix querytest (DuckDB for the documented queries)"
+rc=0
+npm ci --prefix querytest --no-audit --no-fund --loglevel=error || rc=$?
+record "npm ci querytest" "$rc"
 
 step "go test -race -count=1 ./..."
 rc=0
