@@ -108,6 +108,18 @@ rc=0
 npm ci --prefix querytest --no-audit --no-fund --loglevel=error || rc=$?
 record "npm ci querytest" "$rc"
 
+# The S3-compatible server of the upload tests (internal/accessupload/
+# s3test): Versity's S3 gateway, built from the Go module proxy once per
+# machine, here rather than inside a test, so that no test waits for it.
+vgw_version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/accessupload/s3test/s3test.go)
+vgw_dir="${XDG_CACHE_HOME:-$HOME/.cache}/smd-test/versitygw-$vgw_version"
+if [ ! -x "$vgw_dir/versitygw" ]; then
+	step "building versitygw $vgw_version (the S3 server of the upload tests)"
+	rc=0
+	GOBIN="$vgw_dir" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install "github.com/versity/versitygw/cmd/versitygw@$vgw_version" || rc=$?
+	record "build versitygw" "$rc"
+fi
+
 step "go test -race -count=1 ./..."
 rc=0
 go test -race -count=1 ./... || rc=$?

@@ -77,3 +77,31 @@ func TestAccessConfigErrors(t *testing.T) {
 		t.Fatalf("export errors: %v", err)
 	}
 }
+
+// TestExportS3Config: the upload settings are checked, each error naming
+// its key; a good one passes; the YAML keys and SMD_ variables reach it.
+func TestExportS3Config(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string // "" valid
+	}{
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_ENDPOINT": "s3.example.com", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs"}, ""},
+		{map[string]string{"SMD_CONTROL_EXPORT_S3_ENDPOINT": "s3.example.com", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs"}, "control.export.s3"},
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_ENDPOINT": "https://s3.example.com/", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs"}, "control.export.s3.endpoint"},
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_ENDPOINT": "s3.example.com"}, "control.export.s3.bucket"},
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs"}, "control.export.s3.endpoint"},
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_ENDPOINT": "s3.example.com", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs", "SMD_CONTROL_EXPORT_S3_PREFIX": "/a/"}, "control.export.s3.prefix"},
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_ENDPOINT": "s3.example.com", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs", "SMD_CONTROL_EXPORT_S3_INTERVAL": "10ms"}, "control.export.s3.interval"},
+		{map[string]string{"SMD_CONTROL_EXPORT_DIR": "/x", "SMD_CONTROL_EXPORT_S3_ENDPOINT": "s3.example.com", "SMD_CONTROL_EXPORT_S3_BUCKET": "logs", "SMD_CONTROL_EXPORT_S3_ACCESS_KEY_FILE": "/k"}, "control.export.s3.access_key_file"},
+	} {
+		s, err := LoadServe("", true, env(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Routes = []Route{{Prefix: "/", Origin: "http://127.0.0.1:8081"}}
+		err = s.Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: %v, want %q", tc.env, err, tc.want)
+		}
+	}
+}

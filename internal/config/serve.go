@@ -88,6 +88,31 @@ type Export struct {
 	// Grace is how long an hour's file stays open after the hour ends,
 	// for late events (those an edge spooled while NATS was away).
 	Grace Duration `yaml:"grace"`
+	// S3 uploads the closed files to S3-compatible object storage.
+	S3 ExportS3 `yaml:"s3"`
+}
+
+// ExportS3 uploads the hourly files to an S3-compatible bucket under the
+// same dt=/hour= names (docs/access.md).
+type ExportS3 struct {
+	// Endpoint is the server, host[:port]; empty turns uploads off.
+	Endpoint string `yaml:"endpoint"`
+	// Bucket receives the files; it must exist.
+	Bucket string `yaml:"bucket"`
+	// Prefix goes before each file's name ("smd/access/").
+	Prefix string `yaml:"prefix"`
+	// Region is the bucket's region (optional for most servers).
+	Region string `yaml:"region"`
+	// Insecure talks plain HTTP (a local server).
+	Insecure bool `yaml:"insecure"`
+	// AccessKeyFile and SecretKeyFile hold the credentials; empty: the
+	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables.
+	AccessKeyFile string `yaml:"access_key_file"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+	// Interval is the time between upload passes.
+	Interval Duration `yaml:"interval"`
+	// DeleteAfterUpload removes each local file once uploaded.
+	DeleteAfterUpload bool `yaml:"delete_after_upload"`
 }
 
 // RequestSigning configures the HMAC signatures of forwarded API requests.
@@ -111,7 +136,7 @@ func DefaultControl() Control {
 		RotationInterval: Duration(7 * 24 * time.Hour),
 		RotationGrace:    Duration(5 * time.Minute),
 		RequestSigning:   RequestSigning{KeyID: "edge", MaxSkew: Duration(5 * time.Minute)},
-		Export:           Export{Grace: Duration(2 * time.Minute)},
+		Export:           Export{Grace: Duration(2 * time.Minute), S3: ExportS3{Interval: Duration(15 * time.Second)}},
 	}
 }
 
@@ -206,6 +231,22 @@ func (c *Serve) Validate() error {
 		}
 		if node == "" || strings.ContainsAny(node, `/\`) || strings.HasPrefix(node, ".") {
 			bad("control.export.node", "%q (default: id) is not usable in a file name", node)
+		}
+	}
+	if s3 := k.Export.S3; s3.Endpoint != "" || s3.Bucket != "" {
+		switch {
+		case k.Export.Dir == "":
+			bad("control.export.s3", "needs control.export.dir: the files uploaded are the export's")
+		case s3.Endpoint == "" || strings.ContainsAny(s3.Endpoint, "/ "):
+			bad("control.export.s3.endpoint", "%q is not host[:port]", s3.Endpoint)
+		case s3.Bucket == "":
+			bad("control.export.s3.bucket", "required with an endpoint")
+		case strings.HasPrefix(s3.Prefix, "/"):
+			bad("control.export.s3.prefix", "%q must not start with '/'", s3.Prefix)
+		case s3.Interval < Duration(time.Second):
+			bad("control.export.s3.interval", "must be at least 1s")
+		case (s3.AccessKeyFile == "") != (s3.SecretKeyFile == ""):
+			bad("control.export.s3.access_key_file", "access_key_file and secret_key_file go together")
 		}
 	}
 	for i, p := range k.TrustedProxies {

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smd-media/smd/internal/accessexport"
 	"github.com/smd-media/smd/internal/accessstream"
+	"github.com/smd-media/smd/internal/accessupload"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/detect"
 	"github.com/smd-media/smd/internal/natsstore"
@@ -149,7 +152,13 @@ func (n *Node) startAccessReaders(ctx context.Context, cfg *config.Serve, st *na
 			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(c.f()) }))
 		}
 		n.exporter = x
-		n.run(func() error { return x.Run(ctx) })
+		exported := make(chan struct{})
+		n.run(func() error { defer close(exported); return x.Run(ctx) })
+		if ex.S3.Endpoint != "" {
+			if err := n.startUpload(ctx, ex, exported, reg, log); err != nil {
+				return err
+			}
+		}
 	}
 	if o.consumer == nil {
 		return nil
@@ -193,5 +202,44 @@ func (n *Node) startAccessReaders(ctx context.Context, cfg *config.Serve, st *na
 		}, func() float64 { return float64(c.Pending()) }))
 	n.consumer = c
 	n.run(func() error { return c.Run(ctx) })
+	return nil
+}
+
+// startUpload runs the upload of the export's files to S3 (control.export.s3).
+func (n *Node) startUpload(ctx context.Context, ex config.Export, exported <-chan struct{}, reg prometheus.Registerer, log *slog.Logger) error {
+	s3 := ex.S3
+	access, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if s3.AccessKeyFile != "" {
+		a, err := os.ReadFile(s3.AccessKeyFile)
+		if err != nil {
+			return fmt.Errorf("control.export.s3.access_key_file: %w", err)
+		}
+		sk, err := os.ReadFile(s3.SecretKeyFile)
+		if err != nil {
+			return fmt.Errorf("control.export.s3.secret_key_file: %w", err)
+		}
+		access, secret = strings.TrimSpace(string(a)), strings.TrimSpace(string(sk))
+	}
+	if access == "" || secret == "" {
+		return errors.New("control.export.s3: no credentials: set access_key_file and secret_key_file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	u, err := accessupload.New(accessupload.Config{
+		Dir: ex.Dir, Endpoint: s3.Endpoint, Insecure: s3.Insecure, Region: s3.Region, Bucket: s3.Bucket, Prefix: s3.Prefix,
+		AccessKey: access, SecretKey: secret, Interval: s3.Interval.D(), DeleteAfterUpload: s3.DeleteAfterUpload,
+		After: exported, Log: log.With("part", "export-upload"),
+	})
+	if err != nil {
+		return fmt.Errorf("control.export.s3: %w", err)
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_control_export_uploaded_total", Help: "Export files uploaded to object storage."},
+			func() float64 { return float64(u.Uploaded()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_control_export_upload_failures_total", Help: "Uploads of export files that failed (each is retried)."},
+			func() float64 { return float64(u.Failures()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_control_export_upload_pending", Help: "Closed export files not uploaded at the last pass."},
+			func() float64 { return float64(u.Pending()) }),
+	)
+	n.uploader = u
+	n.run(func() error { return u.Run(ctx) })
 	return nil
 }

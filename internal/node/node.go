@@ -18,6 +18,7 @@ import (
 
 	"github.com/smd-media/smd/internal/accessexport"
 	"github.com/smd-media/smd/internal/accessstream"
+	"github.com/smd-media/smd/internal/accessupload"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/detect"
 	"github.com/smd-media/smd/internal/edge"
@@ -65,6 +66,7 @@ type Node struct {
 	publisher *accessstream.Publisher
 	consumer  *accessstream.Consumer
 	exporter  *accessexport.Exporter
+	uploader  *accessupload.Uploader
 	detector  *detect.Detector // guarded by storeMu
 }
 
