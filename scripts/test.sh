@@ -23,8 +23,9 @@ FUZZTIME=${FUZZTIME:-20s}
 # Debian packages the tests need. gcc and libc6-dev are cgo's, which -race
 # needs; ffmpeg (with ffprobe) and curl are the player-side clients of the
 # end-to-end tests; chromium runs the browser tests; prometheus brings
-# promtool, which checks the alerting rules in deploy/.
-APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium prometheus)
+# promtool, which checks the alerting rules in deploy/; systemd brings
+# systemd-analyze, which checks the units in deploy/systemd.
+APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium prometheus systemd)
 
 results=() # "ok   NAME" or "FAIL NAME", in run order
 npass=0
