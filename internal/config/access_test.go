@@ -105,3 +105,31 @@ func TestExportS3Config(t *testing.T) {
 		}
 	}
 }
+
+// TestClientIPHeader: client_ip_header must be a header name and needs
+// trusted proxies; the control plane's too.
+func TestClientIPHeader(t *testing.T) {
+	for _, tc := range []struct {
+		file, want string
+	}{
+		{"keys_file: k.json\nroutes: [{prefix: /, origin: http://o}]\ntrusted_proxies: [10.0.0.0/8]\nclient_ip_header: CF-Connecting-IP\n", ""},
+		{"keys_file: k.json\nroutes: [{prefix: /, origin: http://o}]\nclient_ip_header: CF-Connecting-IP\n", "client_ip_header"},
+		{"keys_file: k.json\nroutes: [{prefix: /, origin: http://o}]\ntrusted_proxies: [10.0.0.0/8]\nclient_ip_header: \"Bad Header\"\n", "client_ip_header"},
+	} {
+		c, err := LoadEdge(writeFile(t, tc.file), env(nil))
+		if err == nil {
+			err = c.Validate()
+		}
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%q: %v, want %q", tc.file, err, tc.want)
+		}
+	}
+	s, err := LoadServe("", true, env(map[string]string{"SMD_CONTROL_CLIENT_IP_HEADER": "Bad:Header"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Routes = []Route{{Prefix: "/", Origin: "http://127.0.0.1:8081"}}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "control.client_ip_header") {
+		t.Errorf("control: %v", err)
+	}
+}

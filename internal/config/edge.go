@@ -38,6 +38,11 @@ type Edge struct {
 	// TrustedProxies are the CIDRs of proxies or CDNs in front of the edge:
 	// only from them are X-Forwarded-For, Forwarded and geo headers believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader names the header in which a CDN among the trusted
+	// proxies gives the viewer's address (CloudFront-Viewer-Address,
+	// CF-Connecting-IP, True-Client-IP), believed before X-Forwarded-For;
+	// empty: the X-Forwarded-For walk (docs/edge.md, "Behind a CDN").
+	ClientIPHeader string `yaml:"client_ip_header"`
 	// Geo says where viewer locations come from.
 	Geo Geo `yaml:"geo"`
 	// CORS lets players on other sites fetch media.
@@ -483,6 +488,12 @@ func (c *Edge) Validate() error {
 			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
 		}
 	}
+	if h := c.ClientIPHeader; h != "" && !validHeaderName(h) {
+		bad("client_ip_header", "%q is not a header name", h)
+	}
+	if c.ClientIPHeader != "" && len(c.TrustedProxies) == 0 {
+		bad("client_ip_header", "set, but trusted_proxies is empty: the header is believed only from them")
+	}
 	switch c.Geo.Source {
 	case "none", "headers":
 	case "mmdb":
@@ -578,4 +589,18 @@ func (c *Edge) Validate() error {
 		bad("server.engine", "%q is not lean or net/http", c.Server.Engine)
 	}
 	return errors.Join(errs...)
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -52,6 +52,9 @@ type Control struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For the API believes
 	// (the edge in front of it).
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader names the header in which a CDN among the trusted
+	// proxies gives the caller's address, as the edge's client_ip_header.
+	ClientIPHeader string `yaml:"client_ip_header"`
 	// GeoHeaders reads the caller's country, region and city for the token
 	// API from CloudFront-Viewer-* or CF-IPCountry headers of trusted
 	// proxies.
@@ -232,6 +235,9 @@ func (c *Serve) Validate() error {
 		if node == "" || strings.ContainsAny(node, `/\`) || strings.HasPrefix(node, ".") {
 			bad("control.export.node", "%q (default: id) is not usable in a file name", node)
 		}
+	}
+	if h := k.ClientIPHeader; h != "" && !validHeaderName(h) {
+		bad("control.client_ip_header", "%q is not a header name", h)
 	}
 	if s3 := k.Export.S3; s3.Endpoint != "" || s3.Bucket != "" {
 		switch {

@@ -121,7 +121,7 @@ func New(cfg Config, deps Deps) (*API, error) {
 		cfg:     cfg,
 		deps:    deps,
 		keys:    keys,
-		viewers: viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, Locator: deps.Locator},
+		viewers: viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, Locator: deps.Locator, IPHeader: cfg.ClientIPHeader},
 		log:     deps.Log,
 		now:     deps.Now,
 	}

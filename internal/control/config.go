@@ -42,6 +42,9 @@ type Config struct {
 	// proxy sets (and overwrites) these headers; otherwise a geo-bound
 	// asset needs Deps.Locator.
 	GeoHeaders bool
+	// ClientIPHeader names the header in which a CDN among the trusted
+	// proxies gives the caller's address (viewer.Identifier.IPHeader).
+	ClientIPHeader string
 	// RequireSignedRequests refuses every request without a valid HMAC
 	// signature (package reqsign) from one of SignatureKeys: the API then
 	// answers only through the edge that fronts it.

@@ -160,7 +160,7 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		format:    d.Format,
 		keys:      d.Keys,
 		revoked:   d.Revoked,
-		viewers:   viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.Geo.Source == "headers"},
+		viewers:   viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.Geo.Source == "headers", IPHeader: cfg.ClientIPHeader},
 		routes:    rs,
 		cors:      newCORS(cfg.CORS),
 		status:    cfg.Status,

@@ -558,3 +558,76 @@ func testServerMissStreams(t *testing.T, engine string) {
 		t.Fatal("the origin fetch went on after its only viewer left")
 	}
 }
+
+// TestBehindCDN: an edge as the origin shield of a CDN (CloudFront,
+// Cloudflare, Akamai) takes the viewer's address from the CDN's own
+// header (client_ip_header) and the country from its geo header, from the
+// CDN's addresses only: a token bound to the viewer's address and country
+// plays through the CDN, and not for another viewer, whatever
+// X-Forwarded-For says.
+func TestBehindCDN(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "media") }))
+	defer origin.Close()
+	tok := signFor(t, smde.Policy{IP: true, Country: true, Paths: []string{"/vod/"}, Expiry: farFuture},
+		smde.Viewer{IP: "203.0.113.9", Country: "FR"})
+	for _, cdn := range []struct {
+		name, ipHeader string
+		viewer         func(ip, country string) http.Header
+	}{
+		{"CloudFront", "CloudFront-Viewer-Address", func(ip, c string) http.Header {
+			return http.Header{"Cloudfront-Viewer-Address": {ip + ":443"}, "Cloudfront-Viewer-Country": {c}}
+		}},
+		{"Cloudflare", "CF-Connecting-IP", func(ip, c string) http.Header {
+			return http.Header{"Cf-Connecting-Ip": {ip}, "Cf-Ipcountry": {c}}
+		}},
+		{"Akamai", "True-Client-IP", func(ip, c string) http.Header {
+			return http.Header{"True-Client-Ip": {ip}, "X-Akamai-Edgescape": {"georegion=1,country_code=" + c + ",region_code=IDF,city=PARIS"}}
+		}},
+	} {
+		t.Run(cdn.name, func(t *testing.T) {
+			for _, trusted := range []bool{true, false} {
+				cfg := config.DefaultEdge()
+				cfg.Listen = "127.0.0.1:0"
+				cfg.Admin.Listen = ""
+				cfg.NATS.URLs = []string{"nats://127.0.0.1:1"}
+				cfg.Routes = []config.Route{{Prefix: "/vod/", Origin: origin.URL}}
+				cfg.TrustedProxies = []string{"192.0.2.0/24"} // not this machine
+				if trusted {
+					cfg.TrustedProxies = []string{"127.0.0.1/32"} // the CDN
+				}
+				cfg.ClientIPHeader = cdn.ipHeader
+				cfg.Geo.Source = "headers"
+				if err := cfg.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				s, err := StartWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), Extras{Keys: testKeys, Revoked: revocation.NewSet()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				u := "http://" + s.Addr + "/" + tok + "/vod/m1/a.ts"
+				viewer := cdn.viewer("203.0.113.9", "FR")
+				other := cdn.viewer("198.51.100.7", "FR")
+				other.Set("X-Forwarded-For", "203.0.113.9") // a walk would say the viewer's
+				abroad := cdn.viewer("203.0.113.9", "DE")
+				for _, tc := range []struct {
+					name string
+					h    http.Header
+					want int
+				}{
+					{"the viewer", viewer, 200},
+					{"another viewer", other, 401},
+					{"the viewer's address, another country", abroad, 401},
+				} {
+					want := tc.want
+					if !trusted {
+						want = 401 // the headers of an untrusted peer are not believed
+					}
+					if code, _, _ := get(t, u, tc.h); code != want {
+						t.Errorf("trusted %v, %s: %d, want %d", trusted, tc.name, code, want)
+					}
+				}
+				s.Close()
+			}
+		})
+	}
+}

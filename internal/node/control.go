@@ -90,6 +90,7 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 		TokenBurst:          k.TokenBurst,
 		TrustedProxies:      k.TrustedProxies,
 		GeoHeaders:          k.GeoHeaders,
+		ClientIPHeader:      k.ClientIPHeader,
 		MaxTokenLifetime:    k.MaxTokenLifetime.D(),
 		PlaybackScheme:      k.PlaybackScheme,
 		// An operator's unrevoke of an automatic revocation holds the

@@ -1,8 +1,9 @@
 // Package viewer tells who an HTTP request comes from and where they are:
 // the socket's peer or, behind trusted proxies, the address they
-// forwarded (X-Forwarded-For, else RFC 7239 Forwarded), the location from
-// the trusted proxies' CDN headers (CloudFront-Viewer-*, CF-IPCountry) or
-// a database, and the network operator (CloudFront-Viewer-ASN or a
+// forwarded (a CDN's own header such as CF-Connecting-IP when one is
+// named, else X-Forwarded-For, else RFC 7239 Forwarded), the location from
+// the trusted proxies' CDN headers (CloudFront-Viewer-*, CF-IPCountry,
+// X-Akamai-Edgescape) or a database, and the network operator (CloudFront-Viewer-ASN or a
 // database). The edge's pipeline and the control plane's token API both
 // identify viewers with it, so that a token is bound to the address and
 // place its edge will see.
@@ -29,6 +30,12 @@ type Identifier struct {
 	// Trusted are the proxies (CIDRs) whose forwarded address and geo
 	// headers are believed.
 	Trusted []netip.Prefix
+	// IPHeader, when set, names the header in which the trusted proxy in
+	// front (a CDN) gives the viewer's address, instead of the
+	// X-Forwarded-For walk: CloudFront-Viewer-Address (address:port),
+	// CF-Connecting-IP (Cloudflare), True-Client-IP (Akamai). A trusted
+	// request without it falls back to the walk.
+	IPHeader string
 	// GeoHeaders reads the location from trusted proxies' CDN headers.
 	GeoHeaders bool
 	// Locator finds the location from the address when no trusted header
@@ -82,6 +89,13 @@ func (v *Identifier) Identify(r *http.Request) (netip.Addr, token.Geo) {
 		return peer, v.locate(peer, nil)
 	}
 	ip := peer
+	if v.IPHeader != "" {
+		if h := r.Header.Values(v.IPHeader); len(h) == 1 {
+			if a := v.parseIPHeader(strings.TrimSpace(h[0])); a.IsValid() {
+				return a, v.locate(a, r.Header)
+			}
+		}
+	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 		ip = v.rightmostUntrusted(splitList(xff, parseXFF), peer)
 	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
@@ -145,6 +159,9 @@ func (v *Identifier) locate(ip netip.Addr, h http.Header) token.Geo {
 				g.Country = c // Cloudflare: XX unknown, T1 Tor
 			}
 		}
+		if g.Country == "" {
+			g = edgescape(h.Get("X-Akamai-Edgescape"))
+		}
 		if g != (token.Geo{}) {
 			return g
 		}
@@ -153,6 +170,53 @@ func (v *Identifier) locate(ip netip.Addr, h http.Header) token.Geo {
 		return v.Locator.Locate(ip)
 	}
 	return token.Geo{}
+}
+
+// parseIPHeader reads the CDN's viewer address header: an address
+// (CF-Connecting-IP, True-Client-IP), or for CloudFront-Viewer-Address an
+// address and the viewer's source port, always present, after the last
+// colon ("198.51.100.10:46532", "2001:db8::9:46532").
+func (v *Identifier) parseIPHeader(s string) netip.Addr {
+	if strings.EqualFold(v.IPHeader, "CloudFront-Viewer-Address") {
+		i := strings.LastIndexByte(s, ':')
+		if i < 0 {
+			return netip.Addr{}
+		}
+		if _, err := strconv.ParseUint(s[i+1:], 10, 16); err != nil {
+			return netip.Addr{}
+		}
+		s = strings.TrimSuffix(strings.TrimPrefix(s[:i], "["), "]")
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.WithZone("").Unmap()
+}
+
+// edgescape reads Akamai's X-Akamai-Edgescape header
+// ("georegion=246,country_code=US,region_code=CA,city=SANJOSE,..."):
+// country_code, region_code and city.
+func edgescape(h string) token.Geo {
+	var g token.Geo
+	if h == "" {
+		return g
+	}
+	for _, kv := range strings.Split(h, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "country_code":
+			g.Country = v
+		case "region_code":
+			g.Region = v
+		case "city":
+			g.City = v
+		}
+	}
+	return g
 }
 
 // Peer is the address of a request's RemoteAddr ("ip:port", or an

@@ -160,3 +160,78 @@ func TestParseTrusted(t *testing.T) {
 		}
 	}
 }
+
+// TestCDNHeaders: behind a CDN, the header it gives the viewer's address
+// in (named by IPHeader) wins over X-Forwarded-For, from a trusted peer
+// only; CloudFront's address:port form; a malformed or repeated one falls
+// back to the walk; Akamai's Edgescape gives the location.
+func TestCDNHeaders(t *testing.T) {
+	trusted, _ := ParseTrusted([]string{"10.0.0.0/8"})
+	for _, tc := range []struct {
+		name, header, remote string
+		h                    http.Header
+		wantIP               string
+		wantGeo              token.Geo
+	}{
+		{"CloudFront", "CloudFront-Viewer-Address", "10.0.0.1:1",
+			http.Header{"Cloudfront-Viewer-Address": {"203.0.113.9:46532"}, "X-Forwarded-For": {"6.6.6.6"}, "Cloudfront-Viewer-Country": {"FR"}},
+			"203.0.113.9", token.Geo{Country: "FR"}},
+		{"CloudFront IPv6", "CloudFront-Viewer-Address", "10.0.0.1:1",
+			http.Header{"Cloudfront-Viewer-Address": {"2001:db8::9:46532"}}, "2001:db8::9", token.Geo{}},
+		{"CloudFront IPv6, four-digit port", "CloudFront-Viewer-Address", "10.0.0.1:1",
+			http.Header{"Cloudfront-Viewer-Address": {"2001:db8::9:4653"}}, "2001:db8::9", token.Geo{}},
+		{"CloudFront without a port: the walk", "CloudFront-Viewer-Address", "10.0.0.1:1",
+			http.Header{"Cloudfront-Viewer-Address": {"203.0.113.9"}, "X-Forwarded-For": {"203.0.113.7"}}, "203.0.113.7", token.Geo{}},
+		{"CloudFront IPv6 bracketed", "CloudFront-Viewer-Address", "10.0.0.1:1",
+			http.Header{"Cloudfront-Viewer-Address": {"[2001:db8::9]:46532"}}, "2001:db8::9", token.Geo{}},
+		{"Cloudflare", "CF-Connecting-IP", "10.0.0.1:1",
+			http.Header{"Cf-Connecting-Ip": {"198.51.100.4"}, "Cf-Ipcountry": {"DE"}}, "198.51.100.4", token.Geo{Country: "DE"}},
+		{"Cloudflare IPv6", "CF-Connecting-IP", "10.0.0.1:1",
+			http.Header{"Cf-Connecting-Ip": {"2001:db8::4"}}, "2001:db8::4", token.Geo{}},
+		{"Akamai", "True-Client-IP", "10.0.0.1:1",
+			http.Header{"True-Client-Ip": {"192.0.2.44"}, "X-Akamai-Edgescape": {"georegion=246,country_code=US,region_code=CA,city=SANJOSE,lat=37.33"}},
+			"192.0.2.44", token.Geo{Country: "US", Region: "CA", City: "SANJOSE"}},
+		{"untrusted peer", "CF-Connecting-IP", "198.51.100.10:1",
+			http.Header{"Cf-Connecting-Ip": {"203.0.113.9"}, "Cf-Ipcountry": {"DE"}}, "198.51.100.10", token.Geo{}},
+		{"absent: the walk", "True-Client-IP", "10.0.0.1:1",
+			http.Header{"X-Forwarded-For": {"203.0.113.7"}}, "203.0.113.7", token.Geo{}},
+		{"malformed: the walk", "True-Client-IP", "10.0.0.1:1",
+			http.Header{"True-Client-Ip": {"nobody"}, "X-Forwarded-For": {"203.0.113.7"}}, "203.0.113.7", token.Geo{}},
+		{"repeated: the walk", "True-Client-IP", "10.0.0.1:1",
+			http.Header{"True-Client-Ip": {"192.0.2.1", "192.0.2.2"}, "X-Forwarded-For": {"203.0.113.7"}}, "203.0.113.7", token.Geo{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Identifier{Trusted: trusted, GeoHeaders: true, IPHeader: tc.header}
+			ip, g := v.Identify(&http.Request{RemoteAddr: tc.remote, Header: tc.h})
+			if ip.String() != tc.wantIP || g != tc.wantGeo {
+				t.Errorf("got %s %+v, want %s %+v", ip, g, tc.wantIP, tc.wantGeo)
+			}
+		})
+	}
+}
+
+// FuzzIdentify: any header values give an address that is valid or not,
+// never a panic; a valid one prints and parses back as itself.
+func FuzzIdentify(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "203.0.113.9:443", "[2001:db8::1]:4711", "2001:db8::9:46532", `for="[2001:db8::7]:4711";proto=https, for=10.3.3.3`,
+		"1.1.1.1, junk, 10.0.0.1", "georegion=246,country_code=US,region_code=CA,city=SANJOSE", "", ",,,", "for=unknown", "::ffff:10.0.0.1"} {
+		f.Add(s, s)
+	}
+	trusted, _ := ParseTrusted([]string{"10.0.0.0/8"})
+	f.Fuzz(func(t *testing.T, a, b string) {
+		for _, hdr := range []string{"CloudFront-Viewer-Address", "CF-Connecting-IP", ""} {
+			v := Identifier{Trusted: trusted, GeoHeaders: true, IPHeader: hdr}
+			r := &http.Request{RemoteAddr: "10.0.0.1:1", Header: http.Header{
+				"X-Forwarded-For": {a}, "Forwarded": {b}, "Cloudfront-Viewer-Address": {a}, "Cf-Connecting-Ip": {b},
+				"X-Akamai-Edgescape": {b}, "Cloudfront-Viewer-Asn": {a},
+			}}
+			ip, _ := v.Identify(r)
+			if ip.IsValid() {
+				if back, err := netip.ParseAddr(ip.String()); err != nil || back != ip || ip.Zone() != "" || ip.Is4In6() {
+					t.Fatalf("address %v does not round-trip (%v)", ip, err)
+				}
+			}
+			v.ASN(r, ip)
+		}
+	})
+}
