@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -36,16 +35,7 @@ func TestServeDashboard(t *testing.T) {
 				cfg.Control.RequestSigning.Enabled = true
 				cfg.Control.RequestSigning.SecretFile = secret
 			}
-			if err := cfg.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer n.Close()
+			n := startServe(t, cfg)
 			base := "http://" + n.Edge.Addr
 			if got := get(t, base+"/dashboard/"); !strings.Contains(got, "smd dashboard") {
 				t.Fatalf("dashboard page: %.200q", got)

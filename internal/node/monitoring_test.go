@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -123,16 +122,7 @@ func TestMonitoringNamesExportedMetrics(t *testing.T) {
 	}
 
 	cfg := serveConfig(t, true, sampleOrigin(t))
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := startServe(t, cfg)
 	// A request, so that the per-verdict and per-result series exist.
 	if st := status(t, "http://"+n.Edge.Addr+"/vod/m1/master.m3u8"); st != 401 {
 		t.Fatalf("a request without a token: %d", st)

@@ -59,6 +59,23 @@ func serveConfig(t testing.TB, embedded bool, originURL string) *config.Serve {
 	return c
 }
 
+// startServe validates cfg and starts smd serve with it, closed when the
+// test ends (a test may close it earlier).
+func startServe(t testing.TB, cfg *config.Serve) *Node {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
 // edgeConfig is a smd edge --nats configuration on loopback.
 func edgeConfig(t testing.TB, id string, urls []string, originURL string, replicas int) *config.Edge {
 	t.Helper()

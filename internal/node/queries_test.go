@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -31,16 +30,7 @@ func TestDocumentedQueries(t *testing.T) {
 	dir := t.TempDir()
 	cfg := serveConfig(t, true, sampleOrigin(t))
 	cfg.Control.Export.Dir = filepath.Join(dir, "export")
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := startServe(t, cfg)
 
 	// Five sessions over the last 70 s: four viewers of one address, user
 	// agent and referer asking a new segment every 2 s, and one shared

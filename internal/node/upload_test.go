@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -29,16 +28,7 @@ func TestExportUpload(t *testing.T) {
 	s := &cfg.Control.Export.S3
 	s.Endpoint, s.Bucket, s.Prefix, s.Insecure = s3.Addr, s3test.Bucket, "smd/access/", true
 	s.AccessKeyFile, s.SecretKeyFile = ak, sk
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	n, err := StartServe(ctx, cfg, "test", testLog(t, "serve"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := startServe(t, cfg)
 	const events = 20
 	for i := range events {
 		n.AccessPublisher().Log(&accesslog.Event{Time: time.Now().UTC().Add(-time.Duration(i) * time.Second), EdgeID: "e1",
