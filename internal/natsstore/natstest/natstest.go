@@ -47,6 +47,27 @@ type Cluster struct {
 // JetStream has a meta leader. The nodes stop at the test's end.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	// The ports are free a moment before the servers take them; a test of
+	// another package running in parallel may take one first, and that
+	// node then never becomes ready. Such a start is tried again on other
+	// ports (it happened once in a CI run, under load).
+	var err error
+	for attempt := range 3 {
+		var c *Cluster
+		if c, err = startCluster(t, n); err == nil {
+			t.Cleanup(c.Shutdown)
+			c.waitMeta()
+			return c
+		}
+		t.Logf("cluster start %d of 3 failed: %v", attempt+1, err)
+	}
+	t.Fatal(err)
+	return nil
+}
+
+// startCluster starts n nodes on fresh ports and directories; on an error
+// the nodes that started are stopped.
+func startCluster(t testing.TB, n int) (*Cluster, error) {
 	c := &Cluster{t: t, servers: make([]*server.Server, n), cfgs: make([]natsstore.EmbeddedConfig, n)}
 	routes := make([]string, n)
 	listens := make([]string, n)
@@ -63,7 +84,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			Cluster: &natsstore.ClusterConfig{Name: "smdtest", Listen: listens[i], Routes: routes},
 			// Cluster nodes only become ready once routes are up; start
 			// them all before waiting.
-			StartTimeout: time.Minute,
+			StartTimeout: 30 * time.Second,
 		}
 	}
 	var wg sync.WaitGroup
@@ -79,12 +100,10 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	for _, err := range errs {
 		if err != nil {
 			c.Shutdown()
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	t.Cleanup(c.Shutdown)
-	c.waitMeta()
-	return c
+	return c, nil
 }
 
 // waitMeta waits until a JetStream meta leader is elected.
