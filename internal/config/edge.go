@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/smd-media/smd/token"
 )
 
@@ -488,7 +490,7 @@ func (c *Edge) Validate() error {
 			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR or an address", p)
 		}
 	}
-	if h := c.ClientIPHeader; h != "" && !validHeaderName(h) {
+	if h := c.ClientIPHeader; h != "" && !httpguts.ValidHeaderFieldName(h) {
 		bad("client_ip_header", "%q is not a header name", h)
 	}
 	if c.ClientIPHeader != "" && len(c.TrustedProxies) == 0 {
@@ -589,18 +591,4 @@ func (c *Edge) Validate() error {
 		bad("server.engine", "%q is not lean or net/http", c.Server.Engine)
 	}
 	return errors.Join(errs...)
-}
-
-// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
-func validHeaderName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/smd-media/smd/internal/detect"
 )
 
@@ -236,7 +238,7 @@ func (c *Serve) Validate() error {
 			bad("control.export.node", "%q (default: id) is not usable in a file name", node)
 		}
 	}
-	if h := k.ClientIPHeader; h != "" && !validHeaderName(h) {
+	if h := k.ClientIPHeader; h != "" && !httpguts.ValidHeaderFieldName(h) {
 		bad("control.client_ip_header", "%q is not a header name", h)
 	}
 	if s3 := k.Export.S3; s3.Endpoint != "" || s3.Bucket != "" {

@@ -308,13 +308,9 @@ func (e *Edge) identify(x *exchange) error {
 // resolve finds the origin path (the path after the token segment, if the
 // first segment looks like one) and its route.
 func (e *Edge) resolve(x *exchange) error {
-	target := x.r.URL.EscapedPath()
-	x.target = target
-	raw := target
-	if seg, rest, _, err := smde.SplitTarget(target); err == nil && smde.LooksLikeToken(seg) {
-		x.hasToken, raw = true, rest
-	}
-	p, err := token.NormalizePath(raw)
+	x.target = x.r.URL.EscapedPath()
+	p, hasToken, err := originPath(x.target)
+	x.hasToken = hasToken
 	if err != nil {
 		return e.refuse(token.ReasonBadPath, accesslog.VerdictRejected)
 	}
@@ -329,12 +325,20 @@ func (e *Edge) resolve(x *exchange) error {
 // path after a token segment, normalized). A path that does not normalize
 // is claimed: the pipeline refuses it as bad_path.
 func (e *Edge) Claims(r *http.Request) bool {
-	raw := r.URL.EscapedPath()
-	if seg, rest, _, err := smde.SplitTarget(raw); err == nil && smde.LooksLikeToken(seg) {
-		raw = rest
-	}
-	p, err := token.NormalizePath(raw)
+	p, _, err := originPath(r.URL.EscapedPath())
 	return err != nil || e.routes.match(p) != nil
+}
+
+// originPath is the normalized path after the token segment of an
+// escaped request path (the whole path when its first segment does not
+// look like a token), and whether there was one.
+func originPath(target string) (path string, hasToken bool, err error) {
+	raw := target
+	if seg, rest, _, err := smde.SplitTarget(target); err == nil && smde.LooksLikeToken(seg) {
+		hasToken, raw = true, rest
+	}
+	path, err = token.NormalizePath(raw)
+	return path, hasToken, err
 }
 
 func (e *Edge) checkToken(x *exchange) error {

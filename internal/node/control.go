@@ -35,7 +35,11 @@ type controlRole struct {
 
 // startControl builds the rotator and the API on an open store and starts
 // the rotation loop and the key watcher the token API signs with.
-func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, mk *seal.Key, bootstrap bool,
+//
+// revoked, when not nil, is the revocation watcher of the edge in the
+// same process (smd serve), run by the edge: the API's sorted index of
+// revoked sessions reads it rather than a second copy of the set.
+func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, mk *seal.Key, bootstrap bool, revoked *revocation.Watcher,
 	reg prometheus.Registerer, log *slog.Logger, run func(func() error)) (*controlRole, error) {
 	k := &cfg.Control
 	rot, err := rotation.New(rotation.Config{
@@ -109,8 +113,10 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 	}
 	// The revoked sessions in memory, sorted on demand, so that the
 	// dashboard pages through 1,000,000 of them fast.
-	revoked := revocation.NewWatcher(revocation.WatcherConfig{Conn: st.NC, Log: log.With("part", "revoked-index")})
-	run(func() error { return revoked.Run(ctx, st.Revoked) })
+	if revoked == nil {
+		revoked = revocation.NewWatcher(revocation.WatcherConfig{Conn: st.NC, Log: log.With("part", "revoked-index")})
+		run(func() error { return revoked.Run(ctx, st.Revoked) })
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_keys_ring_revision", Help: "Revision of the key ring (smd_keys) this control plane reads: the current one."},
 			func() float64 { return float64(signing.Revision()) }),

@@ -45,7 +45,9 @@ type edgeRole struct {
 // startEdge starts the edge's listeners at once, serving from the
 // snapshots (if any) until NATS answers; stores delivers the opened store
 // when it does, and the watches and heartbeats start then.
-func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[string]http.Handler, nc *nats.Conn,
+// revoked is the edge's revocation watcher when the caller made it (smd
+// serve shares it with its control plane's index); nil makes one.
+func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[string]http.Handler, nc *nats.Conn, revoked *revocation.Watcher,
 	reg *prometheus.Registry, version string, log *slog.Logger, run func(func() error)) (*edgeRole, func(*natsstore.Store), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data_dir: %w", err)
@@ -61,11 +63,9 @@ func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[st
 	if err := e.keys.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Error("key ring snapshot not usable; waiting for NATS", "err", err)
 	}
-	e.revoked = revocation.NewWatcher(revocation.WatcherConfig{
-		Snapshot: filepath.Join(cfg.DataDir, revokedSnapshot), Log: log.With("part", "revoked"),
-	})
-	if err := e.revoked.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		log.Error("revocation snapshot not usable; waiting for NATS", "err", err)
+	e.revoked = revoked
+	if e.revoked == nil {
+		e.revoked = newRevokedWatcher(cfg, log)
 	}
 	// What the edge holds, against the control plane's current revisions
 	// (smd_keys_ring_revision, smd_control_revoked_revision): the
@@ -112,6 +112,18 @@ func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[st
 		})
 	}
 	return e, opened, nil
+}
+
+// newRevokedWatcher makes an edge's revocation watcher and loads its
+// snapshot, if any; the edge runs it once NATS answers.
+func newRevokedWatcher(cfg *config.Edge, log *slog.Logger) *revocation.Watcher {
+	w := revocation.NewWatcher(revocation.WatcherConfig{
+		Snapshot: filepath.Join(cfg.DataDir, revokedSnapshot), Log: log.With("part", "revoked"),
+	})
+	if err := w.LoadSnapshot(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Error("revocation snapshot not usable; waiting for NATS", "err", err)
+	}
+	return w
 }
 
 // ready is the edge's readiness: it needs a key ring (from NATS or its

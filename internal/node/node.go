@@ -24,8 +24,10 @@ import (
 	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/natsstore"
 	"github.com/smd-media/smd/internal/reqsign"
+	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/internal/seal"
 	"github.com/smd-media/smd/internal/site"
+	"github.com/smd-media/smd/token"
 )
 
 // Node is a running smd process: some of edge, control plane and embedded
@@ -46,6 +48,9 @@ type Node struct {
 	// APIHandler is the API as the edge mounts it at /v1/ (nil when the
 	// edge forwards none): smd demo's dashboard calls it.
 	APIHandler http.Handler
+	// EdgeKeys are the keys the edge verifies with (nil without an edge):
+	// smd demo's page backend proves a viewer's session with them.
+	EdgeKeys token.KeyRing
 
 	log    *slog.Logger
 	conn   *conn
@@ -204,12 +209,12 @@ func StartEdge(ctx context.Context, cfg *config.Edge, version string, log *slog.
 		n.Close()
 		return nil, err
 	}
-	e, opened, err := startEdge(ctx, cfg, mk, mount, n.conn.nc, reg, version, log, n.run)
+	e, opened, err := startEdge(ctx, cfg, mk, mount, n.conn.nc, nil, reg, version, log, n.run)
 	if err != nil {
 		n.Close()
 		return nil, err
 	}
-	n.Edge, n.revoked, n.publisher = e.srv, e.revoked, e.publisher
+	n.Edge, n.EdgeKeys, n.revoked, n.publisher = e.srv, e.keys, e.revoked, e.publisher
 	n.openInBackground(ctx, opened)
 	return n, nil
 }
@@ -264,7 +269,12 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	close(n.opened)
 	reg := newRegistry()
 	n.Registry = reg
-	c, err := startControl(ctx, cfg, st, mk, embedded, reg, log, n.run)
+	// smd serve: one revocation watcher for the edge and the API's index.
+	var revoked *revocation.Watcher
+	if embedded {
+		revoked = newRevokedWatcher(&cfg.Edge, log)
+	}
+	c, err := startControl(ctx, cfg, st, mk, embedded, revoked, reg, log, n.run)
 	if err != nil {
 		return nil, err
 	}
@@ -322,11 +332,11 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 	if err := n.mountDashboard(&cfg.Edge, mount, reg, log); err != nil {
 		return nil, err
 	}
-	e, opened, err := startEdge(ctx, &cfg.Edge, mk, mount, n.conn.nc, reg, version, log, n.run)
+	e, opened, err := startEdge(ctx, &cfg.Edge, mk, mount, n.conn.nc, revoked, reg, version, log, n.run)
 	if err != nil {
 		return nil, err
 	}
-	n.Edge, n.revoked, n.publisher = e.srv, e.revoked, e.publisher
+	n.Edge, n.EdgeKeys, n.revoked, n.publisher = e.srv, e.keys, e.revoked, e.publisher
 	opened(st)
 	// NATS is in the process and the ring exists (startControl made
 	// sure): return once the edge holds it and the revoked set, so that a
