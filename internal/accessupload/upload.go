@@ -61,6 +61,10 @@ type Config struct {
 	Log *slog.Logger
 }
 
+// uploadTimeout bounds the upload of one file (an hour's events, a few
+// to a few hundred megabytes).
+const uploadTimeout = 10 * time.Minute
+
 // Uploader copies closed export files to a bucket.
 type Uploader struct {
 	cfg    Config
@@ -194,6 +198,9 @@ func (u *Uploader) upload(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
+	// A server that stops answering must not hold the uploader forever.
+	ctx, cancel := context.WithTimeout(ctx, uploadTimeout)
+	defer cancel()
 	info, err := u.client.PutObject(ctx, u.cfg.Bucket, key, f, st.Size(), minio.PutObjectOptions{
 		ContentType: "application/gzip", SendContentMd5: true,
 	})

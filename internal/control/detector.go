@@ -88,10 +88,14 @@ func (a *API) sessionDetector(w http.ResponseWriter, r *http.Request, _ *call) e
 	if a.deps.Detector == nil {
 		return unavailable("the detector", errors.New("no detector runs with this control plane"))
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), inspectTimeout)
-	defer cancel()
+	// The detectors that do not hold the session stay silent: the wait
+	// for an answer may use all of inspectTimeout, so it gets a context of
+	// its own and the stores the request's.
+	ictx, cancel := context.WithTimeout(r.Context(), inspectTimeout)
 	out := SessionDetector{SessionID: id, Decisions: []StoredDecision{}}
-	live, ok, err := a.deps.Detector.Inspect(ctx, id)
+	live, ok, err := a.deps.Detector.Inspect(ictx, id)
+	cancel()
+	ctx := r.Context()
 	switch {
 	case err != nil && !errors.Is(err, context.DeadlineExceeded):
 		return unavailable("the detector", err)
@@ -158,11 +162,11 @@ func (a *API) topSessions(w http.ResponseWriter, r *http.Request, _ *call) error
 	out := TopSessions{Items: make([]TopSession, 0, len(items))}
 	for _, in := range items {
 		ts := TopSession{Inspection: in}
-		rev, ok, err := a.deps.Sessions.Get(ctx, in.SessionID)
+		rev, revoked, err := a.deps.Sessions.Get(ctx, in.SessionID)
 		if err != nil {
 			return unavailable("the revocation store", err)
 		}
-		if ok {
+		if revoked {
 			ts.Revocation = &rev
 		}
 		out.Items = append(out.Items, ts)

@@ -11,10 +11,19 @@ import (
 	"github.com/smd-media/smd/internal/control"
 )
 
-// fakeDetector holds one live session and one stored decision.
-type fakeDetector struct{ err error }
+// fakeDetector holds one live session and one stored decision. With
+// silent, Inspect of another session waits for its context to end, as
+// real detectors that do not hold it do (none answers).
+type fakeDetector struct {
+	err    error
+	silent bool
+}
 
-func (f fakeDetector) Inspect(_ context.Context, id string) (control.Inspection, bool, error) {
+func (f fakeDetector) Inspect(ctx context.Context, id string) (control.Inspection, bool, error) {
+	if f.silent && id != "live1" {
+		<-ctx.Done()
+		return control.Inspection{}, false, ctx.Err()
+	}
 	if f.err != nil || id != "live1" {
 		return control.Inspection{}, false, f.err
 	}
@@ -27,9 +36,12 @@ func (f fakeDetector) Inspect(_ context.Context, id string) (control.Inspection,
 	}, Evidence: &control.Evidence{Addresses: []string{"192.0.2.1", "198.51.100.2"}, Countries: []string{"DE"}}}, true, nil
 }
 
-func (f fakeDetector) Decisions(_ context.Context, id string) ([]control.StoredDecision, error) {
+func (f fakeDetector) Decisions(ctx context.Context, id string) ([]control.StoredDecision, error) {
 	if f.err != nil {
 		return nil, f.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if id != "live1" {
 		return nil, nil
@@ -115,6 +127,13 @@ func TestSessionDetector(t *testing.T) {
 			var sd control.SessionDetector
 			r.decode(t, &sd)
 			if sd.Live != nil || sd.LiveNote == "" || sd.Decisions == nil || len(sd.Decisions) != 0 || sd.Revocation != nil {
+				t.Errorf("%s", r.body)
+			}
+		}},
+		{"no detector answers in time", fakeDetector{silent: true}, "gone2", 200, func(t *testing.T, r response) {
+			var sd control.SessionDetector
+			r.decode(t, &sd)
+			if sd.Live != nil || sd.LiveNote == "" || sd.Decisions == nil {
 				t.Errorf("%s", r.body)
 			}
 		}},

@@ -22,6 +22,7 @@ import (
 	"github.com/smd-media/smd/internal/node"
 	"github.com/smd-media/smd/internal/origin"
 	"github.com/smd-media/smd/internal/site"
+	"github.com/smd-media/smd/internal/viewer"
 )
 
 // Defaults of smd demo.
@@ -194,8 +195,14 @@ func Start(ctx context.Context, c Config) (_ *Demo, err error) {
 	for _, a := range Assets {
 		assets = append(assets, a.Asset)
 	}
+	// The page's backend proves sessions as the demo's edge would.
+	trusted, err := viewer.ParseTrusted(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	d.site, err = site.New(site.Config{
 		Assets: assets, API: admin, APIHandler: d.Node.APIHandler, Edge: edge, PublicOrigins: []string{public},
+		Keys: d.Node.EdgeKeys, Viewers: viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.Geo.Source == "headers"},
 		Metrics: d.Node.Registry, Simulate: simulator(edge, admin, c.Log), Log: c.Log.With("part", "site"),
 	})
 	if err != nil {

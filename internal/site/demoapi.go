@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/smd-media/smd/internal/control"
 	"github.com/smd-media/smd/internal/control/client"
+	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
 )
 
@@ -143,10 +145,9 @@ func (s *Site) setBinding(ctx context.Context, w http.ResponseWriter, r *http.Re
 	writeJSON(w, http.StatusOK, req)
 }
 
-// revokeRequest is the body of POST /demo/api/revoke.
-type revokeRequest struct {
-	// PlaybackURL is the URL the page plays: the session to revoke is
-	// the one its token binds.
+// playbackRequest is the body of the endpoints that act on the token the
+// page plays (revoke, why, share): its playback URL.
+type playbackRequest struct {
 	PlaybackURL string `json:"playback_url"`
 }
 
@@ -164,14 +165,11 @@ const demoRevokeReason = "revoked from the demo page's button"
 // token (the page can only name a session it holds a token of), and the
 // token's paths must be one of the demo's assets'.
 func (s *Site) revokeShown(ctx context.Context, w http.ResponseWriter, r *http.Request) {
-	var req revokeRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	id, ok := s.demoSession(w, req.PlaybackURL)
+	t, _, _, ok := s.demoToken(w, r, true)
 	if !ok {
 		return
 	}
+	id := t.SessionID
 	if _, err := s.cfg.API.Revoke(ctx, id, demoRevokeReason, time.Hour); err != nil {
 		s.apiFailed(w, "revoke the session", err)
 		return
@@ -179,29 +177,59 @@ func (s *Site) revokeShown(ctx context.Context, w http.ResponseWriter, r *http.R
 	writeJSON(w, http.StatusOK, revokeResponse{SessionID: id, Reason: demoRevokeReason})
 }
 
-// demoSession returns the session id of a playback URL's token, when the
-// token binds one and grants a demo asset's path; it answers the error
-// itself otherwise.
-func (s *Site) demoSession(w http.ResponseWriter, playback string) (string, bool) {
-	seg, err := tokenSegment(playback)
+// demoToken reads a playbackRequest and returns the URL's token, its
+// segment and whether this request proves its session, when the token
+// parses, grants only demo assets' paths and (if needSession) proves a
+// session; it answers the error itself otherwise.
+func (s *Site) demoToken(w http.ResponseWriter, r *http.Request, needSession bool) (*smde.Token, string, bool, bool) {
+	var req playbackRequest
+	if !readJSON(w, r, &req) {
+		return nil, "", false, false
+	}
+	seg, err := tokenSegment(req.PlaybackURL)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_playback_url", err.Error())
-		return "", false
+		return nil, "", false, false
 	}
 	t, err := smde.Parse(seg)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_playback_url", "the playback URL's token does not parse: "+err.Error())
-		return "", false
+		return nil, "", false, false
 	}
-	if t.SessionID == "" {
+	if needSession && t.SessionID == "" {
 		writeError(w, http.StatusConflict, "no_session", "this token binds no session: turn session binding on and get a new token")
-		return "", false
+		return nil, "", false, false
 	}
 	if !s.grantsDemoAsset(t) {
 		writeError(w, http.StatusForbidden, "not_a_demo_asset", "the demo page acts only on tokens of its own assets")
-		return "", false
+		return nil, "", false, false
 	}
-	return t.SessionID, true
+	proven := s.proves(r, req.PlaybackURL, t.SessionID)
+	if needSession && !proven {
+		writeError(w, http.StatusForbidden, "session_not_proven",
+			"this token does not play for this browser (expired, or bound to another viewer), so it proves no session here")
+		return nil, "", false, false
+	}
+	return t, seg, proven, true
+}
+
+// proves reports whether the request proves session id as the edge would
+// for a media request of this browser: the playback URL's token verifies
+// against the edge's keys, bound to this viewer, and its signature covers
+// the id (a session id written in front of someone else's token does
+// not).
+func (s *Site) proves(r *http.Request, playback, id string) bool {
+	if s.cfg.Keys == nil || id == "" {
+		return false
+	}
+	u, err := url.Parse(playback)
+	if err != nil {
+		return false
+	}
+	ip, g := s.cfg.Viewers.Identify(r)
+	grant, err := s.verifier.Verify(&token.Request{Method: http.MethodGet, Target: u.RequestURI(), Header: r.Header,
+		IP: ip, Geo: g, Now: time.Now()}, s.cfg.Keys)
+	return err == nil && grant.SessionProven && grant.SessionID == id
 }
 
 // grantsDemoAsset reports whether every path the token grants is the
@@ -230,18 +258,13 @@ func (s *Site) apiFailed(w http.ResponseWriter, what string, err error) {
 	writeError(w, http.StatusBadGateway, "api_unreachable", "could not "+what+": the API did not answer; see smd's log")
 }
 
-// whyRequest is the body of POST /demo/api/why.
-type whyRequest struct {
-	PlaybackURL string `json:"playback_url"`
-}
-
 // whyResponse is the answer of POST /demo/api/why: what the page needs to
 // say why the edge refused its token.
 type whyResponse struct {
-	// SessionID is the token's session ("" when it binds none).
+	// SessionID is the token's session, when this browser proves it.
 	SessionID string `json:"session_id,omitempty"`
 	// Revocation is the session's revocation, if it is revoked.
-	Revocation any `json:"revocation"`
+	Revocation *control.Revocation `json:"revocation"`
 	// Expired says the token's exp has passed.
 	Expired bool `json:"expired"`
 	// Viewer is this browser as the site sees it: the address and
@@ -255,35 +278,24 @@ type whyResponse struct {
 // why tells the page why its token may have been refused: revoked,
 // expired, or bound to another viewer than this browser.
 func (s *Site) why(ctx context.Context, w http.ResponseWriter, r *http.Request) {
-	var req whyRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	seg, err := tokenSegment(req.PlaybackURL)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_playback_url", err.Error())
-		return
-	}
-	t, err := smde.Parse(seg)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_playback_url", "the playback URL's token does not parse: "+err.Error())
-		return
-	}
-	if !s.grantsDemoAsset(t) {
-		writeError(w, http.StatusForbidden, "not_a_demo_asset", "the demo page acts only on tokens of its own assets")
+	t, _, proven, ok := s.demoToken(w, r, false)
+	if !ok {
 		return
 	}
 	var out whyResponse
-	out.SessionID = t.SessionID
 	out.Expired = time.Now().After(t.Claims.ExpiresAt())
-	out.Viewer.IP = peerIP(r.RemoteAddr)
+	ip, _ := s.cfg.Viewers.Identify(r)
+	out.Viewer.IP = ip.String()
 	out.Viewer.UserAgent = r.Header.Get("User-Agent")
-	if t.SessionID != "" {
+	// A session's revocation (its evidence names other viewers) only for
+	// a session this browser proves.
+	if proven {
+		out.SessionID = t.SessionID
 		rev, err := s.cfg.API.Revocation(ctx, t.SessionID)
 		var ae *client.Error
 		switch {
 		case err == nil:
-			out.Revocation = rev
+			out.Revocation = &rev
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 		default:
 			s.apiFailed(w, "read the session's revocation", err)
@@ -291,12 +303,4 @@ func (s *Site) why(ctx context.Context, w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// peerIP is the host of a socket address.
-func peerIP(addr string) string {
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		return ap.Addr().Unmap().String()
-	}
-	return addr
 }

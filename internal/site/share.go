@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -92,27 +91,17 @@ func newShares(edge string, log *slog.Logger) *shares {
 		http: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// shareRequest is the body of POST /demo/api/share.
-type shareRequest struct {
-	PlaybackURL string `json:"playback_url"`
-}
-
 func (s *Site) startShare(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Edge == "" {
 		writeError(w, http.StatusServiceUnavailable, "share_off", "the share demo is not configured")
 		return
 	}
-	var req shareRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	id, ok := s.demoSession(w, req.PlaybackURL)
+	t, seg, _, ok := s.demoToken(w, r, true)
 	if !ok {
 		return
 	}
-	seg, _ := tokenSegment(req.PlaybackURL) // demoSession parsed it
-	u, _ := url.Parse(req.PlaybackURL)
-	run, err := s.shares.start(id, seg, path.Dir(strings.TrimPrefix(u.EscapedPath(), "/"+seg))+"/", r.Header.Get("User-Agent"), r.Header.Get("Referer"))
+	// The directory the token grants: a demo asset's (demoToken checked).
+	run, err := s.shares.start(t.SessionID, seg, t.Claims.Paths[0], r.Header.Get("User-Agent"), r.Header.Get("Referer"))
 	if err != nil {
 		writeError(w, http.StatusTooManyRequests, "too_many_shares", err.Error())
 		return

@@ -16,6 +16,9 @@ import (
 
 	"github.com/smd-media/smd/internal/control/client"
 	"github.com/smd-media/smd/internal/strictjson"
+	"github.com/smd-media/smd/internal/viewer"
+	"github.com/smd-media/smd/token"
+	"github.com/smd-media/smd/token/smde"
 )
 
 // Asset is one of the demo's assets as the demo page offers it.
@@ -43,6 +46,13 @@ type Config struct {
 	// its own assets, revoke a session whose token it shows. Nil turns
 	// the demo page's backend off (503).
 	API *client.Client
+	// Keys and Viewers are the edge's verification keys and viewer
+	// identification: the demo page's backend acts on a session only when
+	// the request proves it as the edge would (the token plays for this
+	// browser and its signature covers the session id). Nil Keys: every
+	// such request is refused.
+	Keys    token.KeyRing
+	Viewers viewer.Identifier
 	// APIHandler is the API as the edge mounts it at /v1/ (the API
 	// itself, or the signing proxy to it): the dashboard checks logins
 	// and forwards its operators' calls to it, in the process. Nil turns
@@ -76,6 +86,7 @@ type Site struct {
 	csp    string
 	assets map[string]Asset
 
+	verifier *smde.Verifier
 	shares   *shares
 	logins   *logins
 	charts   *charts
@@ -104,7 +115,8 @@ func New(cfg Config) (*Site, error) {
 			return nil, fmt.Errorf("site: public origin %q: want scheme://host[:port]", o)
 		}
 	}
-	s := &Site{cfg: cfg, files: files, log: cfg.Log, assets: map[string]Asset{}, done: make(chan struct{})}
+	s := &Site{cfg: cfg, files: files, log: cfg.Log, assets: map[string]Asset{}, done: make(chan struct{}),
+		verifier: smde.NewVerifier(smde.Options{CacheEntries: -1})}
 	for _, a := range cfg.Assets {
 		s.assets[a.ID] = a
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/smd-media/smd/internal/control/client"
 	"github.com/smd-media/smd/internal/control/controltest"
 	"github.com/smd-media/smd/internal/site"
+	"github.com/smd-media/smd/token"
 )
 
 // env is a site in front of a real control API (controltest), with one
@@ -44,6 +45,7 @@ func newEnv(t *testing.T) *env {
 		Assets:     []site.Asset{{ID: "demo_a", Label: "A", Protocol: "hls", Dir: "/vod/demo-a/"}},
 		API:        admin,
 		APIHandler: api.API,
+		Keys:       token.NewKeys(map[string]string{controltest.KID: controltest.Secret}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +287,26 @@ func TestDemoBackend(t *testing.T) {
 	}
 	if a := do(t, c, "POST", u+"/demo/api/why", body); a.status != 200 || !strings.Contains(a.body, `"reason":"revoked from the demo page's button"`) {
 		t.Errorf("why: %d %s", a.status, a.body)
+	}
+	// A session id written in front of someone else's token is not
+	// proven: nothing is revoked, and why says nothing of that session.
+	victim := strings.Replace(tok.PlaybackURL, tok.SessionID+".", "victim1.", 1)
+	if a := do(t, c, "POST", u+"/demo/api/revoke", `{"playback_url":"`+victim+`"}`); a.status != 403 || a.code() != "session_not_proven" {
+		t.Errorf("forged session id: %d %s", a.status, a.body)
+	}
+	if a := do(t, c, "POST", u+"/demo/api/share", `{"playback_url":"`+victim+`"}`); a.status != 503 {
+		t.Errorf("share without an edge: %d %s", a.status, a.body)
+	}
+	if _, revoked, _ := e.api.Sessions.Get(context.Background(), "victim1"); revoked {
+		t.Error("the forged session was revoked")
+	}
+	if a := do(t, c, "POST", u+"/demo/api/why", `{"playback_url":"`+victim+`"}`); a.status != 200 || strings.Contains(a.body, "victim1") || !strings.Contains(a.body, `"revocation":null`) {
+		t.Errorf("why of a forged session: %d %s", a.status, a.body)
+	}
+	// A token for another viewer (here: a User-Agent this client does not
+	// send) proves nothing either.
+	if a := do(t, c, "POST", u+"/demo/api/revoke", body, "User-Agent", "Other/1"); a.status != 403 || a.code() != "session_not_proven" {
+		t.Errorf("another viewer's token: %d %s", a.status, a.body)
 	}
 	// A token of another asset is not the demo's to revoke.
 	other, err := api.Token(context.Background(), "other", nil)
