@@ -10,13 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/smd-media/smd/internal/config"
-	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/node"
 )
 
 // edgeOptions are the flags of "smd edge"; each overrides its config key.
 type edgeOptions struct {
-	config, listen, admin, keys, revoked, origin, accessLog, logLevel, nats, dataDir string
+	config, mode, listen, admin, keys, revoked, origin, accessLog, logLevel, nats, dataDir string
 }
 
 func newEdgeCmd() *cobra.Command {
@@ -29,12 +28,14 @@ func newEdgeCmd() *cobra.Command {
 			"Settings come from --config (YAML), then SMD_EDGE_* environment variables (e.g.\n" +
 			"SMD_EDGE_CACHE_MAX_BYTES=1GiB), then these flags. See docs/edge.md for every key.",
 		Example: "  smd edge --keys keys.json --origin http://127.0.0.1:8081\n" +
+			"  smd edge --mode auth --keys keys.json --listen 127.0.0.1:9000   # behind nginx auth_request\n" +
 			"  smd edge --config /etc/smd/edge.yaml",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := c.Flags()
 	f.StringVar(&o.config, "config", "", "YAML configuration `FILE`")
+	f.StringVar(&o.mode, "mode", "", "`MODE` serve (check, cache, serve) or auth (answer a forwarding proxy's auth requests: nginx auth_request, Caddy forward_auth, ...) (mode)")
 	f.StringVar(&o.listen, "listen", "", "HTTP `ADDRESS` (listen), e.g. :8080")
 	f.StringVar(&o.admin, "admin-listen", "", "admin `ADDRESS` for /metrics, /healthz, /readyz (admin.listen)")
 	f.StringVar(&o.keys, "keys", "", "key `FILE` (keys_file)")
@@ -62,6 +63,7 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 		dst  *string
 		val  string
 	}{
+		{"mode", &cfg.Mode, o.mode},
 		{"listen", &cfg.Listen, o.listen},
 		{"admin-listen", &cfg.Admin.Listen, o.admin},
 		{"keys", &cfg.KeysFile, o.keys},
@@ -91,7 +93,7 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 		}
 		return n.Wait(ctx)
 	}
-	s, err := edge.Start(ctx, cfg, log)
+	s, err := node.StartFileEdge(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,12 @@ import (
 type Edge struct {
 	// ID names this edge in access events and metrics. Default: the host name.
 	ID string `yaml:"id"`
+	// Mode is "serve" (the default: check, cache and serve media from the
+	// routes' origins) or "auth" (answer only the verdict for the request
+	// a forwarding proxy describes in its headers: nginx auth_request,
+	// Caddy forward_auth, HAProxy, Envoy ext_authz, Traefik ForwardAuth;
+	// the proxy caches and serves). docs/drop-in.md.
+	Mode string `yaml:"mode"`
 	// Listen is the HTTP address, e.g. ":8080". Empty turns plain HTTP off.
 	Listen string `yaml:"listen"`
 	// TLS serves HTTPS (with HTTP/2) when Listen and both files are set.
@@ -405,6 +411,14 @@ func statusKeys() map[string]bool {
 	return m
 }
 
+// Edge modes (Edge.Mode).
+const (
+	// EdgeServe checks, caches and serves media (the default).
+	EdgeServe = "serve"
+	// EdgeAuth answers only the verdict, for a forwarding proxy.
+	EdgeAuth = "auth"
+)
+
 // Validate checks the configuration; errors name the key.
 func (c *Edge) Validate() error {
 	var errs []error
@@ -420,10 +434,18 @@ func (c *Edge) Validate() error {
 	if c.TLS.Listen != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		bad("tls", "listen is set but cert_file or key_file is not")
 	}
-	if len(c.Routes) == 0 {
+	auth := false
+	switch c.Mode {
+	case "", EdgeServe:
+	case EdgeAuth:
+		auth = true
+	default:
+		bad("mode", "%q is not serve or auth", c.Mode)
+	}
+	if len(c.Routes) == 0 && !auth {
 		bad("routes", "at least one route is needed, e.g. {prefix: /, origin: http://127.0.0.1:8081}")
 	}
-	needKeys := false
+	needKeys := auth && len(c.Routes) == 0 // auth mode's default route "/" checks tokens
 	seen := map[string]bool{}
 	for i, r := range c.Routes {
 		key := fmt.Sprintf("routes[%d]", i)
@@ -437,7 +459,7 @@ func (c *Edge) Validate() error {
 		}
 		seen[r.Prefix] = true
 		u, err := url.Parse(r.Origin)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		if (r.Origin != "" || !auth) && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
 			bad(key+".origin", "%q is not an http(s)://host[:port][/path] URL", r.Origin)
 		}
 		switch r.Mode {

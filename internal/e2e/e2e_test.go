@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/smd-media/smd/internal/config"
-	"github.com/smd-media/smd/internal/edge"
+	"github.com/smd-media/smd/internal/node"
 	"github.com/smd-media/smd/internal/origin"
 	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
@@ -41,7 +41,7 @@ func need(t *testing.T, tools ...string) {
 type stack struct {
 	base    string // http://127.0.0.1:port of the edge
 	logFile string
-	edge    *edge.Server
+	edge    *node.EdgeServer
 }
 
 // engines are the edge's server engines: every test runs against each.
@@ -82,7 +82,7 @@ func start(t *testing.T, engine string) *stack {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := edge.Start(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := node.StartFileEdge(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package edge
 import (
 	"net/http"
 	"strconv"
-
-	"github.com/smd-media/smd/internal/config"
 )
 
 // cors answers browsers' cross-origin checks for web players on other
@@ -15,8 +13,8 @@ type cors struct {
 	maxAge  string
 }
 
-func newCORS(c config.CORS) cors {
-	out := cors{allowed: map[string]bool{}, maxAge: strconv.Itoa(int(c.MaxAge.D().Seconds()))}
+func newCORS(c CORS) cors {
+	out := cors{allowed: map[string]bool{}, maxAge: strconv.Itoa(int(c.MaxAge.Seconds()))}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" {
 			out.any = true

@@ -1,8 +1,17 @@
-// Package edge is smd's data plane: an HTTP handler that checks the token
-// in every media request, refuses revoked sessions, and serves the object
-// from the cache or the origin, recording one access event per request.
-// It depends on small interfaces (a token format, a key ring, a revocation
-// checker, a cache, an access log), never on the control plane.
+// Package edge is smd's request pipeline: an http.Handler that checks the
+// token in every media request, refuses revoked sessions, and serves the
+// object from the cache or the origin (or hands the request to the next
+// handler, or only answers the verdict: auth mode), recording one access
+// event per request.
+//
+// It holds the pipeline only: one file per step (method.go, identify.go,
+// resolve.go, verify.go, revoked.go, serve.go, finish.go), its own small
+// Config, and interfaces for what feeds it (a token format, a key ring, a
+// revocation set, a fetcher, an access sink). It must not import the
+// process around it: no NATS client, no control plane, no detector, no
+// configuration files (internal/config). internal/node assembles edges
+// from configuration; the middleware package and the Caddy module embed
+// the pipeline in other servers. TestDependencies pins the boundary.
 package edge
 
 import (
@@ -21,10 +30,8 @@ import (
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/cache"
-	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/mediatime"
-	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/internal/viewer"
 	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
@@ -49,14 +56,19 @@ type Deps struct {
 	// Keys verify tokens.
 	Keys token.KeyRing
 	// Revoked answers whether a session is revoked; none when nil.
-	Revoked revocation.Checker
-	// Geo locates viewers when the config's geo source is mmdb.
+	Revoked Revocations
+	// Geo locates viewers (unless Config.GeoHeaders); optional.
 	Geo geo.Locator
 	// ASN finds viewers' network operators for the access events (the
 	// config's geo.asn_mmdb_file); optional.
 	ASN geo.ASNLocator
-	// Fetcher serves objects.
+	// Fetcher serves objects from the cache or the origin. Either it or
+	// Next is needed.
 	Fetcher Fetcher
+	// Next, when set, serves the requests that pass instead of Fetcher,
+	// with the token removed from the path (the origin path): the edge as
+	// middleware in front of a Go media server.
+	Next http.Handler
 	// Durations gives segments their media duration in access events
 	// (learned from the manifests served, see mediatime); none when nil.
 	Durations *mediatime.Durations
@@ -70,18 +82,30 @@ type Deps struct {
 	Now func() time.Time
 }
 
+// Revocations answers whether a session is revoked. It is called on every
+// request with a session, so it must be fast and must not block (a set in
+// memory kept up to date in the background). A set that can also be
+// walked (Version and Each, as internal/revocation's) lets the edge catch
+// a revoked token on exc paths whatever id is written in front of it
+// (revoked.go).
+type Revocations interface {
+	Revoked(sessionID string) bool
+}
+
 // Edge is the request pipeline. It is an http.Handler.
 type Edge struct {
 	id        string
 	durations *mediatime.Durations
 	format    token.Format
 	keys      token.KeyRing
-	revoked   revocation.Checker
+	revoked   Revocations
 	viewers   viewer.Identifier
 	routes    routes
 	cors      cors
 	status    map[string]int
 	fetcher   Fetcher
+	next      http.Handler
+	auth      bool // auth mode: answer the verdict only (auth.go)
 	access    AccessLogger
 	log       *slog.Logger
 	metrics   *metrics
@@ -141,10 +165,10 @@ type exchange struct {
 	truncated     bool
 }
 
-// New builds an Edge from its configuration (validated) and dependencies.
-func New(cfg *config.Edge, d Deps) (*Edge, error) {
-	if d.Fetcher == nil {
-		return nil, errors.New("edge: no fetcher")
+// New builds an Edge from its configuration and dependencies.
+func New(cfg Config, d Deps) (*Edge, error) {
+	if d.Fetcher == nil && d.Next == nil && !cfg.Auth {
+		return nil, errors.New("edge: no fetcher and no next handler")
 	}
 	rs, err := compileRoutes(cfg.Routes)
 	if err != nil {
@@ -160,24 +184,25 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		format:    d.Format,
 		keys:      d.Keys,
 		revoked:   d.Revoked,
-		viewers:   viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.Geo.Source == "headers", IPHeader: cfg.ClientIPHeader},
+		viewers:   viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, IPHeader: cfg.ClientIPHeader},
 		routes:    rs,
 		cors:      newCORS(cfg.CORS),
 		status:    cfg.Status,
 		fetcher:   d.Fetcher,
+		next:      d.Next,
 		access:    d.Access,
 		log:       d.Log,
 		now:       d.Now,
 		idBase:    strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-",
 	}
-	if cfg.Geo.Source == "mmdb" {
+	if !cfg.GeoHeaders {
 		e.viewers.Locator = d.Geo
 	}
 	if d.ASN != nil {
 		e.viewers.ASNs = d.ASN
 	}
 	if e.format == nil {
-		e.format = smde.NewVerifier(smde.Options{ClockSkew: cfg.ClockSkew.D()})
+		e.format = smde.NewVerifier(smde.Options{ClockSkew: cfg.ClockSkew})
 	}
 	if e.keys == nil {
 		e.keys = token.Keys{}
@@ -201,7 +226,19 @@ func New(cfg *config.Edge, d Deps) (*Edge, error) {
 		e.resolve,      // origin path, normalized, and its route
 		e.checkToken,   // the token, per the route's mode
 		e.checkRevoked, // the session, against the revoked set
-		e.serve,        // cache, then origin
+		e.serve,        // cache, then origin (or the next handler)
+	}
+	if cfg.Auth {
+		e.auth = true
+		e.steps = []step{
+			e.describe,        // the original request, from the proxy's headers
+			e.checkAuthMethod, // GET and HEAD
+			e.identify,
+			e.resolve,
+			e.checkToken,
+			e.checkRevoked,
+			e.answer, // 200 and what was established, in headers
+		}
 	}
 	return e, nil
 }
@@ -265,11 +302,17 @@ func (e *Edge) fail(x *exchange, err error) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if e.auth {
+		// The proxy answers the viewer with its own page: no body.
+		h.Set(HeaderReason, rj.reason)
+		h.Set(HeaderVerdict, rj.verdict)
+		h.Set("Content-Length", "0")
+	}
 	if rj.status == http.StatusMethodNotAllowed {
 		h.Set("Allow", "GET, HEAD, OPTIONS")
 	}
 	x.w.WriteHeader(rj.status)
-	if x.r.Method != http.MethodHead {
+	if x.r.Method != http.MethodHead && !e.auth {
 		fmt.Fprintln(x.w, http.StatusText(rj.status))
 	}
 }
@@ -284,221 +327,4 @@ func (e *Edge) statusFor(reason string, def int) int {
 
 func (e *Edge) refuse(reason token.Reason, verdict string) *reject {
 	return &reject{status: e.statusFor(string(reason), reason.Status()), reason: string(reason), verdict: verdict}
-}
-
-func (e *Edge) checkMethod(x *exchange) error {
-	switch x.r.Method {
-	case http.MethodGet, http.MethodHead:
-		e.cors.annotate(x.w.Header(), x.r)
-		return nil
-	case http.MethodOptions:
-		if e.cors.preflight(x.w, x.r) {
-			x.ev.Verdict = accesslog.VerdictUnchecked
-			return errHandled
-		}
-	}
-	return &reject{status: http.StatusMethodNotAllowed, reason: string(token.ReasonMethodNotAllowed), verdict: accesslog.VerdictRejected}
-}
-
-func (e *Edge) identify(x *exchange) error {
-	x.ip, x.geo = e.viewers.Identify(x.r)
-	return nil
-}
-
-// resolve finds the origin path (the path after the token segment, if the
-// first segment looks like one) and its route.
-func (e *Edge) resolve(x *exchange) error {
-	x.target = x.r.URL.EscapedPath()
-	p, hasToken, err := originPath(x.target)
-	x.hasToken = hasToken
-	if err != nil {
-		return e.refuse(token.ReasonBadPath, accesslog.VerdictRejected)
-	}
-	x.originPath = p
-	if x.route = e.routes.match(p); x.route == nil {
-		return &reject{status: http.StatusNotFound, reason: "no_route", verdict: accesslog.VerdictRejected}
-	}
-	return nil
-}
-
-// Claims reports whether one of the routes claims the request's path (the
-// path after a token segment, normalized). A path that does not normalize
-// is claimed: the pipeline refuses it as bad_path.
-func (e *Edge) Claims(r *http.Request) bool {
-	p, _, err := originPath(r.URL.EscapedPath())
-	return err != nil || e.routes.match(p) != nil
-}
-
-// originPath is the normalized path after the token segment of an
-// escaped request path (the whole path when its first segment does not
-// look like a token), and whether there was one.
-func originPath(target string) (path string, hasToken bool, err error) {
-	raw := target
-	if seg, rest, _, err := smde.SplitTarget(target); err == nil && smde.LooksLikeToken(seg) {
-		hasToken, raw = true, rest
-	}
-	path, err = token.NormalizePath(raw)
-	return path, hasToken, err
-}
-
-func (e *Edge) checkToken(x *exchange) error {
-	mode := x.route.mode
-	if mode == config.ModeOff {
-		x.ev.Verdict = accesslog.VerdictUnchecked
-		return nil
-	}
-	var err error
-	if !x.hasToken {
-		err = token.Reject(token.ReasonMissing, "no token in the path")
-	} else {
-		// In the exchange, which is on the heap anyway: a local would
-		// escape through the Format interface and cost an allocation.
-		req := &x.tokenReq
-		*req = token.Request{
-			Method: x.r.Method,
-			Target: x.target,
-			Header: x.r.Header,
-			IP:     x.ip,
-			Geo:    x.geo,
-			Now:    x.start,
-		}
-		if q := x.r.URL.RawQuery; q != "" {
-			req.Target += "?" + q
-		}
-		t0 := time.Now()
-		var g token.Grant
-		g, err = e.format.Verify(req, e.keys)
-		e.metrics.verify.Observe(time.Since(t0).Seconds())
-		if err == nil {
-			x.sessionID, x.sessionProven, x.ev.KeyID = g.SessionID, g.SessionProven, g.KeyID
-			x.excluded = g.Excluded
-			x.originPath = g.OriginPath
-			x.ev.Verdict = accesslog.VerdictAllow
-			return nil
-		}
-	}
-	reason := token.ReasonOf(err)
-	if reason == "" {
-		reason = token.ReasonMalformed
-	}
-	if mode == config.ModeLog {
-		x.ev.Verdict, x.ev.Reason = accesslog.VerdictLogDeny, string(reason)
-		return nil
-	}
-	return e.refuse(reason, accesslog.VerdictDeny)
-}
-
-// checkRevoked refuses a revoked session. An unproven session id (an exc
-// path whose binding did not match) is checked too, but it can only refuse:
-// whoever wrote it chose it. What keeps a revoked viewer out of exc paths
-// is the token's own session, which the verifier gives as the grant's
-// (proven) session once the token has proven it, whatever id the request
-// wrote (docs/tokens.md, "What a token binds on exc paths").
-func (e *Edge) checkRevoked(x *exchange) error {
-	if e.revoked == nil {
-		return nil
-	}
-	revoked := x.sessionID != "" && e.revoked.Revoked(x.sessionID)
-	if !revoked && x.excluded && !x.sessionProven && x.hasToken {
-		revoked = e.revokedByProof(x)
-	}
-	if !revoked {
-		return nil
-	}
-	if x.route.mode == config.ModeLog {
-		x.ev.Verdict, x.ev.Reason = accesslog.VerdictLogDeny, "revoked"
-		return nil
-	}
-	return &reject{status: e.statusFor("revoked", http.StatusForbidden), reason: "revoked", verdict: accesslog.VerdictRevoked}
-}
-
-func (e *Edge) serve(x *exchange) error {
-	u := x.route.origin + x.originPath
-	x.cacheReq = cache.Request{Key: u, URL: u, Method: x.r.Method, Header: x.r.Header}
-	res := e.fetcher.Serve(x.r.Context(), x.w, &x.cacheReq)
-	x.ev.CacheStatus = res.CacheStatus
-	if errors.Is(res.Err, cache.ErrTruncated) {
-		x.truncated = true
-		x.ev.Reason = "origin_truncated"
-	}
-	if res.OriginDuration > 0 {
-		e.metrics.origin.Observe(res.OriginDuration.Seconds())
-	}
-	return nil
-}
-
-// finish records the access event and metrics, and turns a panic into a
-// 500 so one bad request cannot take the edge down.
-func (e *Edge) finish(x *exchange) {
-	if p := recover(); p != nil {
-		if p == http.ErrAbortHandler {
-			panic(p)
-		}
-		e.log.Error("panic serving request", "panic", fmt.Sprint(p), "path_len", len(x.r.URL.Path))
-		if x.w.status == 0 {
-			x.w.Header().Set("Cache-Control", "no-store")
-			x.w.WriteHeader(http.StatusInternalServerError)
-		}
-		x.ev.Verdict, x.ev.Reason = accesslog.VerdictRejected, "internal"
-	}
-	d := e.now().Sub(x.start)
-	n := e.reqID.Add(1)
-	if x.w.status >= 400 && x.ev.Reason != "" {
-		e.rejected.Add(1) // refused by the edge, not an origin error
-	}
-	status := x.w.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	routeName := "none"
-	if x.route != nil {
-		routeName = x.route.prefix
-	}
-	e.metrics.requests.WithLabelValues(routeName, statusText(status), x.ev.Verdict, x.ev.Reason).Inc()
-	e.metrics.duration.Observe(d.Seconds())
-	e.metrics.requestBytes.Add(float64(x.w.bytes))
-	if e.access == nil {
-		return
-	}
-	ev := &x.ev
-	ev.Time, ev.EdgeID, ev.Duration = x.start, e.id, d
-	// The request id and the address in binary form: the sinks format
-	// them (the stream's encoder without allocating).
-	ev.RequestPrefix, ev.RequestSeq = e.idBase, n
-	ev.SessionID = x.sessionID
-	ev.SessionUnproven = x.sessionID != "" && !x.sessionProven
-	ev.Status, ev.BytesSent = status, x.w.bytes
-	ev.Addr = x.ip
-	ev.Country = x.geo.Country
-	if e.viewers.KnowsASN() {
-		ev.ASN = e.viewers.ASN(x.r, x.ip)
-	}
-	ev.UserAgent = x.r.Header.Get("User-Agent")
-	ev.Referer = x.r.Header.Get("Referer")
-	ev.Method = x.r.Method
-	ev.Route = routeName
-	ev.OriginPath = x.originPath
-	if status == http.StatusOK || status == http.StatusPartialContent {
-		ev.MediaMS, _ = e.durations.Lookup(x.originPath)
-	}
-	e.access.Log(ev)
-}
-
-// statusText is strconv.Itoa without an allocation for the usual statuses.
-func statusText(code int) string {
-	switch code {
-	case http.StatusOK:
-		return "200"
-	case http.StatusPartialContent:
-		return "206"
-	case http.StatusNotModified:
-		return "304"
-	case http.StatusUnauthorized:
-		return "401"
-	case http.StatusForbidden:
-		return "403"
-	case http.StatusNotFound:
-		return "404"
-	}
-	return strconv.Itoa(code)
 }

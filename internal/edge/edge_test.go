@@ -11,7 +11,6 @@ import (
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/cache"
-	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
@@ -50,6 +49,9 @@ func (e *events) last(t *testing.T) accesslog.Event {
 	return e.all[len(e.all)-1]
 }
 
+// farFuture is an expiry for tests against the real clock.
+const farFuture = "4102444800"
+
 var (
 	testNow  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	testKey  = &token.Key{ID: "k1", Secret: []byte(strings.Repeat("9a", 64))}
@@ -76,25 +78,20 @@ type harness struct {
 	mu      sync.Mutex
 }
 
-func newHarness(t *testing.T, change func(*config.Edge), revoked ...string) *harness {
+func newHarness(t *testing.T, change func(*Config), revoked ...string) *harness {
 	t.Helper()
-	cfg := config.DefaultEdge()
-	cfg.ID = "edge-test"
-	cfg.KeysFile = "unused"
-	cfg.Routes = []config.Route{
+	cfg := Config{ID: "edge-test", CORS: CORS{MaxAge: time.Hour}}
+	cfg.Routes = []Route{
 		{Prefix: "/vod/", Origin: "http://origin.invalid"},
-		{Prefix: "/live/", Origin: "http://live.invalid/base/", Mode: config.ModeLog},
-		{Prefix: "/public/", Origin: "http://origin.invalid", Mode: config.ModeOff},
+		{Prefix: "/live/", Origin: "http://live.invalid/base/", Mode: ModeLog},
+		{Prefix: "/public/", Origin: "http://origin.invalid", Mode: ModeOff},
 	}
 	cfg.CORS.AllowedOrigins = []string{"https://portal.example.com"}
 	if change != nil {
 		change(&cfg)
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	h := &harness{events: &events{}}
-	e, err := New(&cfg, Deps{
+	e, err := New(cfg, Deps{
 		Keys:    testKeys,
 		Revoked: revocation.NewSet(revoked...),
 		Fetcher: fetcherFunc(func(w http.ResponseWriter, r *cache.Request) cache.Result {
@@ -148,7 +145,7 @@ func TestPipeline(t *testing.T) {
 		target     string
 		header     http.Header
 		remote     string
-		change     func(*config.Edge)
+		change     func(*Config)
 		wantStatus int
 		wantURL    string // origin URL fetched, "" for none
 		verdict    string
@@ -163,10 +160,10 @@ func TestPipeline(t *testing.T) {
 		{name: "traversal", target: "/" + vod + "/vod/m1/%2e%2e/m2/index.m3u8", wantStatus: 401, verdict: "deny", reason: "path_not_allowed"},
 		{name: "above root", target: "/" + vod + "/../../etc/passwd", wantStatus: 401, verdict: "rejected", reason: "bad_path"},
 		{name: "expired", target: "/" + expired + "/vod/m1/a.ts", wantStatus: 401, verdict: "deny", reason: "expired"},
-		{name: "expired, status configured", target: "/" + expired + "/vod/m1/a.ts", change: func(c *config.Edge) { c.Status = map[string]int{"expired": 410} },
+		{name: "expired, status configured", target: "/" + expired + "/vod/m1/a.ts", change: func(c *Config) { c.Status = map[string]int{"expired": 410} },
 			wantStatus: 410, verdict: "deny", reason: "expired"},
 		{name: "revoked", target: "/" + revoked + "/vod/m1/a.ts", wantStatus: 403, verdict: "revoked", reason: "revoked"},
-		{name: "revoked, status configured", target: "/" + revoked + "/vod/m1/a.ts", change: func(c *config.Edge) { c.Status = map[string]int{"revoked": 410} },
+		{name: "revoked, status configured", target: "/" + revoked + "/vod/m1/a.ts", change: func(c *Config) { c.Status = map[string]int{"revoked": 410} },
 			wantStatus: 410, verdict: "revoked", reason: "revoked"},
 		{name: "POST", method: "POST", target: "/" + vod + "/vod/m1/a.ts", wantStatus: 405, verdict: "rejected", reason: "method_not_allowed"},
 		{name: "no route", target: "/" + vod + "/other/a.ts", wantStatus: 404, verdict: "rejected", reason: "no_route"},
@@ -286,10 +283,9 @@ func TestCORS(t *testing.T) {
 // TestTruncatedOriginAborts: a body cut short by the origin aborts the
 // viewer's connection (after the access event is recorded).
 func TestTruncatedOriginAborts(t *testing.T) {
-	cfg := config.DefaultEdge()
-	cfg.Routes = []config.Route{{Prefix: "/", Origin: "http://origin.invalid", Mode: config.ModeOff}}
+	cfg := Config{Routes: []Route{{Prefix: "/", Origin: "http://origin.invalid", Mode: ModeOff}}}
 	ev := &events{}
-	e, err := New(&cfg, Deps{
+	e, err := New(cfg, Deps{
 		Fetcher: fetcherFunc(func(w http.ResponseWriter, r *cache.Request) cache.Result {
 			w.WriteHeader(200)
 			w.Write([]byte("half"))

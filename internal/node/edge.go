@@ -36,7 +36,7 @@ type edgeRole struct {
 	cfg     *config.Edge
 	keys    *keyring.Watcher
 	revoked *revocation.Watcher
-	srv     *edge.Server
+	srv     *EdgeServer
 	started time.Time
 	// publisher sends the access events to the stream (nil when off).
 	publisher *accessstream.Publisher
@@ -91,7 +91,7 @@ func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[st
 	if e.publisher != nil {
 		access = e.publisher
 	}
-	e.srv, err = edge.StartWith(ctx, cfg, log, edge.Extras{
+	e.srv, err = StartEdgeServer(ctx, cfg, log, EdgeExtras{
 		Access:   access,
 		Keys:     e.keys,
 		KeyCount: func() int { return len(e.keys.KeyIDs()) },

@@ -21,7 +21,6 @@ import (
 	"github.com/smd-media/smd/internal/accessupload"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/detect"
-	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/natsstore"
 	"github.com/smd-media/smd/internal/reqsign"
 	"github.com/smd-media/smd/internal/revocation"
@@ -34,7 +33,7 @@ import (
 // NATS server.
 type Node struct {
 	// Edge is the edge's server (nil without an edge role).
-	Edge *edge.Server
+	Edge *EdgeServer
 	// APIAddr is the control API's own listener ("" when none).
 	APIAddr string
 	// NATSAddr is the embedded NATS server's client address ("" when none

@@ -1,4 +1,4 @@
-package edge
+package node
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -1,4 +1,4 @@
-package edge
+package node_test
 
 import (
 	"bufio"

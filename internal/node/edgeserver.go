@@ -1,4 +1,4 @@
-package edge
+package node
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/smd-media/smd/internal/cache"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/connlimit"
+	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/h1"
 	"github.com/smd-media/smd/internal/keyring"
@@ -30,11 +31,11 @@ import (
 	"github.com/smd-media/smd/token"
 )
 
-// Server is a running edge: its listeners and everything behind them,
-// built from a configuration.
-type Server struct {
+// EdgeServer is a running edge: its listeners and everything behind
+// them, built from a configuration.
+type EdgeServer struct {
 	// Edge is the request pipeline.
-	Edge *Edge
+	Edge *edge.Edge
 	// Addr, TLSAddr and AdminAddr are the bound addresses ("" when off).
 	Addr, TLSAddr, AdminAddr string
 
@@ -44,18 +45,18 @@ type Server struct {
 	access   *accesslog.Logger
 	geo      *geo.MMDB
 	asn      *geo.ASNDB
-	servers  []server
+	servers  []httpServer
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	errs     chan error
 	closeErr error
 	once     sync.Once
-	extras   Extras
+	extras   EdgeExtras
 }
 
-// Extras are what a process running more than an edge (smd serve) gives
-// it instead of files.
-type Extras struct {
+// EdgeExtras are what a process running more than an edge (smd serve,
+// an edge fed from NATS) gives it instead of files.
+type EdgeExtras struct {
 	// Keys replaces keys_file: a key ring kept up to date from NATS.
 	Keys token.KeyRing
 	// KeyCount reports the number of keys held, for the metrics.
@@ -77,19 +78,20 @@ type Extras struct {
 	Ready func() error
 	// Access receives the access events besides the access log file (if
 	// any): the publisher to the access stream.
-	Access AccessLogger
+	Access edge.AccessLogger
 }
 
-// Start builds an edge from a validated configuration and starts serving.
-// It fails, naming the cause, if a file cannot be read or an address bound.
-func Start(ctx context.Context, cfg *config.Edge, log *slog.Logger) (*Server, error) {
-	return StartWith(ctx, cfg, log, Extras{})
+// StartFileEdge builds an edge fed from files (keys_file, revoked_file)
+// from a validated configuration and starts serving. It fails, naming the
+// cause, if a file cannot be read or an address bound.
+func StartFileEdge(ctx context.Context, cfg *config.Edge, log *slog.Logger) (*EdgeServer, error) {
+	return StartEdgeServer(ctx, cfg, log, EdgeExtras{})
 }
 
-// StartWith is Start with keys, revocations, mounted handlers and a
-// metrics registry from the caller.
-func StartWith(ctx context.Context, cfg *config.Edge, log *slog.Logger, x Extras) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, errs: make(chan error, 4), extras: x}
+// StartEdgeServer is StartFileEdge with keys, revocations, mounted
+// handlers and a metrics registry from the caller.
+func StartEdgeServer(ctx context.Context, cfg *config.Edge, log *slog.Logger, x EdgeExtras) (*EdgeServer, error) {
+	s := &EdgeServer{cfg: cfg, log: log, errs: make(chan error, 4), extras: x}
 	ctx, s.cancel = context.WithCancel(ctx)
 	if err := s.start(ctx); err != nil {
 		s.Close()
@@ -98,14 +100,14 @@ func StartWith(ctx context.Context, cfg *config.Edge, log *slog.Logger, x Extras
 	return s, nil
 }
 
-func (s *Server) start(ctx context.Context) error {
+func (s *EdgeServer) start(ctx context.Context) error {
 	cfg := s.cfg
 	reg := s.extras.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	d := Deps{Log: s.log, Registerer: reg}
+	d := edge.Deps{Log: s.log, Registerer: reg}
 
 	if x := s.extras; x.Keys != nil {
 		d.Keys = x.Keys
@@ -161,31 +163,11 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.asn, d.ASN = db, db
 	}
-	durations := mediatime.NewDurations()
-	c, err := cache.New(cache.Config{
-		OnPlaylist: func(u string, body []byte) {
-			if _, err := durations.Learn(u, body); err != nil {
-				s.log.Debug("edge: a manifest taught no segment durations", "url", u, "err", err)
-			}
-		},
-		MaxBytes:              int64(cfg.Cache.MaxBytes),
-		MaxObjectBytes:        int64(cfg.Cache.MaxObjectBytes),
-		PlaylistTTL:           cfg.Cache.PlaylistTTL.D(),
-		SegmentTTL:            cfg.Cache.SegmentTTL.D(),
-		StaleIfError:          cfg.Cache.StaleIfError.D(),
-		ConnectTimeout:        cfg.Origin.ConnectTimeout.D(),
-		ResponseHeaderTimeout: cfg.Origin.ResponseHeaderTimeout.D(),
-		ReadTimeout:           cfg.Origin.ReadTimeout.D(),
-		FetchTimeout:          cfg.Origin.FetchTimeout.D(),
-		MinRate:               int64(cfg.Origin.MinRate),
-		MinRateWindow:         cfg.Origin.MinRateWindow.D(),
-	})
-	if err != nil {
-		return fmt.Errorf("cache: %w", err)
+	if cfg.Mode != config.EdgeAuth { // in auth mode the proxy caches and serves
+		if err := s.startCache(reg, &d); err != nil {
+			return err
+		}
 	}
-	s.cache, d.Fetcher, d.Durations = c, c, durations
-	registerDurationMetrics(reg, durations)
-	registerCacheMetrics(reg, c)
 
 	if cfg.AccessLog.File != "" {
 		s.access = accesslog.New(accesslog.OpenFile(accesslog.FileConfig{
@@ -207,7 +189,8 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 
-	if s.Edge, err = New(cfg, d); err != nil {
+	var err error
+	if s.Edge, err = edge.New(PipelineConfig(cfg), d); err != nil {
 		return err
 	}
 	srv := func(h http.Handler) *http.Server {
@@ -255,7 +238,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	if cfg.Listen != "" {
-		var hs server
+		var hs httpServer
 		var wrap func(net.Listener) net.Listener
 		if cfg.Server.Engine == config.EngineLean {
 			ls := &h1.Server{
@@ -308,16 +291,47 @@ func (s *Server) start(ctx context.Context) error {
 	return nil
 }
 
-// server is a listener's HTTP server: net/http's, or the lean one
+// startCache makes the object cache, the pipeline's fetcher.
+func (s *EdgeServer) startCache(reg prometheus.Registerer, d *edge.Deps) error {
+	cfg := s.cfg
+	durations := mediatime.NewDurations()
+	c, err := cache.New(cache.Config{
+		OnPlaylist: func(u string, body []byte) {
+			if _, err := durations.Learn(u, body); err != nil {
+				s.log.Debug("edge: a manifest taught no segment durations", "url", u, "err", err)
+			}
+		},
+		MaxBytes:              int64(cfg.Cache.MaxBytes),
+		MaxObjectBytes:        int64(cfg.Cache.MaxObjectBytes),
+		PlaylistTTL:           cfg.Cache.PlaylistTTL.D(),
+		SegmentTTL:            cfg.Cache.SegmentTTL.D(),
+		StaleIfError:          cfg.Cache.StaleIfError.D(),
+		ConnectTimeout:        cfg.Origin.ConnectTimeout.D(),
+		ResponseHeaderTimeout: cfg.Origin.ResponseHeaderTimeout.D(),
+		ReadTimeout:           cfg.Origin.ReadTimeout.D(),
+		FetchTimeout:          cfg.Origin.FetchTimeout.D(),
+		MinRate:               int64(cfg.Origin.MinRate),
+		MinRateWindow:         cfg.Origin.MinRateWindow.D(),
+	})
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	s.cache, d.Fetcher, d.Durations = c, c, durations
+	registerDurationMetrics(reg, durations)
+	registerCacheMetrics(reg, c)
+	return nil
+}
+
+// httpServer is a listener's HTTP server: net/http's, or the lean one
 // (internal/h1) on the plain HTTP listener.
-type server interface {
+type httpServer interface {
 	Serve(net.Listener) error
 	Shutdown(context.Context) error
 }
 
 // listen binds addr and serves on it in the background, over TLS when tc
 // is set, through wrap when it is set.
-func (s *Server) listen(addr string, hs server, tc *tls.Config, wrap func(net.Listener) net.Listener) (string, error) {
+func (s *EdgeServer) listen(addr string, hs httpServer, tc *tls.Config, wrap func(net.Listener) net.Listener) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("listen %s: %w", addr, err)
@@ -338,7 +352,7 @@ func (s *Server) listen(addr string, hs server, tc *tls.Config, wrap func(net.Li
 	return ln.Addr().String(), nil
 }
 
-func (s *Server) goRun(f func() error) {
+func (s *EdgeServer) goRun(f func() error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -348,7 +362,7 @@ func (s *Server) goRun(f func() error) {
 	}()
 }
 
-func (s *Server) adminMux(reg *prometheus.Registry) http.Handler {
+func (s *EdgeServer) adminMux(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -374,7 +388,7 @@ func (s *Server) adminMux(reg *prometheus.Registry) http.Handler {
 }
 
 // Wait blocks until ctx ends or a listener fails, then shuts down.
-func (s *Server) Wait(ctx context.Context) error {
+func (s *EdgeServer) Wait(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
@@ -388,7 +402,7 @@ func (s *Server) Wait(ctx context.Context) error {
 
 // Close stops accepting requests, lets in-flight ones finish within the
 // shutdown timeout, then releases everything. It is idempotent.
-func (s *Server) Close() error {
+func (s *EdgeServer) Close() error {
 	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout.D())
 		defer cancel()
@@ -457,4 +471,28 @@ func mounts(m map[string]http.Handler, prefixes []string, fallback http.Handler,
 		}
 		media.ServeHTTP(w, r)
 	})
+}
+
+// PipelineConfig is the request pipeline's part of an edge's
+// configuration.
+func PipelineConfig(cfg *config.Edge) edge.Config {
+	routes := make([]edge.Route, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		routes[i] = edge.Route{Prefix: r.Prefix, Origin: r.Origin, Mode: r.Mode}
+	}
+	auth := cfg.Mode == config.EdgeAuth
+	if auth && len(routes) == 0 {
+		routes = []edge.Route{{Prefix: "/"}}
+	}
+	return edge.Config{
+		ID:             cfg.ID,
+		Auth:           auth,
+		Routes:         routes,
+		TrustedProxies: cfg.TrustedProxies,
+		ClientIPHeader: cfg.ClientIPHeader,
+		GeoHeaders:     cfg.Geo.Source == "headers",
+		CORS:           edge.CORS{AllowedOrigins: cfg.CORS.AllowedOrigins, MaxAge: cfg.CORS.MaxAge.D()},
+		Status:         cfg.Status,
+		ClockSkew:      cfg.ClockSkew.D(),
+	}
 }

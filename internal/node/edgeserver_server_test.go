@@ -1,4 +1,4 @@
-package edge
+package node_test
 
 import (
 	"bufio"
@@ -29,13 +29,14 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/node"
 	"github.com/smd-media/smd/internal/revocation"
 	"github.com/smd-media/smd/token/smde"
 )
 
 // startEdge runs a whole edge (real cache, key file, revoked file, access
 // log, admin listener) on loopback in front of origin.
-func startEdge(t testing.TB, origin string, change func(*config.Edge)) (*Server, string) {
+func startEdge(t testing.TB, origin string, change func(*config.Edge)) (*node.EdgeServer, string) {
 	t.Helper()
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys.json")
@@ -56,7 +57,7 @@ func startEdge(t testing.TB, origin string, change func(*config.Edge)) (*Server,
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Start(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := node.StartFileEdge(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func TestServerStartErrors(t *testing.T) {
 			cfg.Listen, cfg.Admin.Listen, cfg.KeysFile = "127.0.0.1:0", "127.0.0.1:0", keys
 			cfg.Routes = []config.Route{{Prefix: "/", Origin: "http://127.0.0.1:9"}}
 			tc.change(&cfg)
-			s, err := Start(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			s, err := node.StartFileEdge(context.Background(), &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err == nil {
 				s.Close()
 				t.Fatal("started")
@@ -324,7 +325,7 @@ func testStartWithExtras(t *testing.T, engine string) {
 	}
 	var ready atomic.Bool
 	set := revocation.NewSet("Gone1")
-	s, err := StartWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), Extras{
+	s, err := node.StartEdgeServer(context.Background(), &cfg, slog.New(slog.DiscardHandler), node.EdgeExtras{
 		Keys:     testKeys,
 		KeyCount: func() int { return len(testKeys) },
 		Revoked:  set,
@@ -399,7 +400,7 @@ func testFallbackMount(t *testing.T, engine string) {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "site %s %s %s", r.Method, r.URL.Path, b)
 	})
-	s, err := StartWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), Extras{
+	s, err := node.StartEdgeServer(context.Background(), &cfg, slog.New(slog.DiscardHandler), node.EdgeExtras{
 		Keys: testKeys, Revoked: revocation.NewSet(),
 		Mount: map[string]http.Handler{"/": site, "/v1/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "api") })},
 	})
@@ -548,7 +549,7 @@ func testServerMissStreams(t *testing.T, engine string) {
 	}
 	fmt.Fprintf(nc, "GET /%s/vod/hang.ts HTTP/1.1\r\nHost: edge\r\n\r\n", tok)
 	// Once the fetch started, the viewer leaves; so does the fetch.
-	for s.cache.Stats().OriginFetches < 3 {
+	for node.CacheStats(s).OriginFetches < 3 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	nc.Close()
@@ -600,7 +601,7 @@ func TestBehindCDN(t *testing.T) {
 				if err := cfg.Validate(); err != nil {
 					t.Fatal(err)
 				}
-				s, err := StartWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), Extras{Keys: testKeys, Revoked: revocation.NewSet()})
+				s, err := node.StartEdgeServer(context.Background(), &cfg, slog.New(slog.DiscardHandler), node.EdgeExtras{Keys: testKeys, Revoked: revocation.NewSet()})
 				if err != nil {
 					t.Fatal(err)
 				}
