@@ -1,0 +1,202 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/origin"
+)
+
+// startAuthServe runs smd serve in auth mode (embedded NATS, the API on
+// its listener, the auth answers on the rest) for proxies on loopback.
+// The origin is recorded; the origin's and smd's addresses are returned.
+func startAuthServe(t *testing.T) (n *Node, cfg *config.Serve, rec *pathRecorder, originAddr string) {
+	t.Helper()
+	o, err := origin.New(origin.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = &pathRecorder{next: o}
+	os := httptest.NewServer(rec)
+	t.Cleanup(os.Close)
+	cfg = serveConfig(t, true, os.URL)
+	cfg.Mode = config.EdgeAuth
+	cfg.Routes = nil // auth mode's default: "/" enforced
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	n = startServe(t, cfg)
+	return n, cfg, rec, strings.TrimPrefix(os.URL, "http://")
+}
+
+// TestNginxAuthRequest runs deploy/nginx/smd-auth.conf with Debian's
+// nginx in front of smd in auth mode: nginx caches and serves, smd
+// decides. A good token plays (ffmpeg pulls the HLS presentation through
+// nginx), bad, expired, misbound and revoked ones are refused with 401 or
+// 403, the origin sees paths without tokens, nginx's cache key holds no
+// token (two sessions share one copy), a revocation takes effect at nginx
+// at once, and nginx's access log names the session.
+func TestNginxAuthRequest(t *testing.T) {
+	nginx := requireProgram(t, "nginx")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n, cfg, rec, originAddr := startAuthServe(t)
+	api := adminClient(t, cfg.DataDir, "http://"+n.Edge.Addr)
+
+	dir := t.TempDir()
+	addr := freeLoopback(t)
+	conf := deployFile(t, "nginx/smd-auth.conf", map[string]string{
+		"server 127.0.0.1:9000;":        "server " + n.Edge.Addr + ";",
+		"server 127.0.0.1:8081;":        "server " + originAddr + ";",
+		"listen 80;":                    "listen " + addr + ";",
+		"/var/cache/nginx/smd":          filepath.Join(dir, "cache"),
+		"/var/log/nginx/smd-access.log": filepath.Join(dir, "access.log"),
+	})
+	main := fmt.Sprintf("%s\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\nevents { worker_connections 512; }\nhttp {\n%s%s\n}\n",
+		rootUser(), dir, dir, nginxTempPaths(dir), conf)
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginx, "-t", "-q", "-e", filepath.Join(dir, "error.log"), "-c", confFile).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s", err, out)
+	}
+	startProgram(t, dir, addr, nginx, "-e", filepath.Join(dir, "error.log"), "-c", confFile, "-g", "daemon off;")
+
+	for _, a := range []string{
+		`{"id": "m1", "url_path": "/vod/m1/master.m3u8", "endpoint_hostname": "%s", "token_policy": {"ip": true, "ssn": true, "paths": ["/vod/m1/"], "exp": "+2h"}}`,
+		`{"id": "short", "url_path": "/vod/m1/master.m3u8", "endpoint_hostname": "%s", "token_policy": {"ssn": true, "paths": ["/vod/m1/"], "exp": "+1s"}}`,
+	} {
+		if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(a, addr))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	playback := func(asset string) (string, string) {
+		tok, err := api.Token(ctx, asset, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(tok.PlaybackURL, "http://"+addr+"/") {
+			t.Fatalf("playback URL %s is not nginx's", tok.PlaybackURL)
+		}
+		return tok.PlaybackURL, tok.SessionID
+	}
+	viewer := clientFrom("127.0.0.1")
+	master, session := playback("m1")
+	tokenSeg := strings.Split(strings.TrimPrefix(master, "http://"+addr+"/"), "/")[0]
+
+	// A player pulls the whole presentation through nginx.
+	runFFmpeg(t, master)
+
+	seg := segment(master)
+	other, _ := playback("m1")
+	expired, _ := playback("short")
+	tampered := strings.Replace(master, tokenSeg, tokenSeg[:len(tokenSeg)-2]+flip(tokenSeg[len(tokenSeg)-2:]), 1)
+	for _, tc := range []struct {
+		name   string
+		client *http.Client
+		url    string
+		want   int
+	}{
+		{"segment", viewer, seg, 200},
+		{"another session's token, same segment", viewer, segment(other), 200},
+		{"no token", viewer, strings.Replace(seg, "/"+tokenSeg+"/", "/", 1), 401},
+		{"tampered signature", viewer, tampered, 401},
+		{"another title", viewer, strings.Replace(master, "/vod/m1/", "/vod/m2/", 1), 401},
+		{"another viewer's address", clientFrom("127.0.0.2"), seg, 401},
+		{"a token above its path", viewer, strings.Replace(seg, "/vod/m1/", "/vod/m1/../../", 1), 401},
+	} {
+		if got := statusOf(t, tc.client, tc.url); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	waitFor(t, "the 1 s token to expire", func() bool { return statusOf(t, viewer, expired) == 401 })
+
+	// The origin saw paths only, and one fetch of the segment for the two
+	// sessions: nginx's cache key is the origin path.
+	segPath := "/vod/m1/" + segPathOf(seg)
+	if c := rec.count(segPath); c != 1 {
+		t.Errorf("the origin was asked %d times for %s (two sessions' tokens): the cache key holds the token?", c, segPath)
+	}
+	for _, p := range rec.all() {
+		if strings.Contains(p, tokenSeg) || strings.Contains(p, "eyJ") || !strings.HasPrefix(p, "/vod/m1/") {
+			t.Errorf("the origin was asked %q", p)
+		}
+	}
+	files := 0
+	filepath.Walk(filepath.Join(dir, "cache"), func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		files++
+		if i := strings.Index(string(b), "\nKEY: "); i < 0 || strings.Contains(string(b[i:min(len(b), i+400)]), "eyJ") || !strings.HasPrefix(string(b[i+6:]), "/vod/m1/") {
+			t.Errorf("cache file %s: key %q", p, firstLine(b, i))
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Error("nginx cached nothing")
+	}
+
+	// Revocation: refused at nginx as soon as smd holds it.
+	if code := statusOf(t, viewer, seg); code != 200 {
+		t.Fatalf("before the revocation: %d", code)
+	}
+	delays := revocationDelays(t, 5, func() (string, string) { u, s := playback("m1"); return segment(u), s },
+		func(s string) {
+			if _, err := api.Revoke(ctx, s, "test", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}, viewer)
+	t.Logf("revocation to refusal at nginx: %v", delays)
+	if med := delays[len(delays)/2]; med > 100*time.Millisecond {
+		t.Errorf("median revocation delay at nginx %v, target 100 ms", med)
+	}
+
+	// nginx's access log names the session smd proved.
+	time.Sleep(100 * time.Millisecond)
+	logb, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+	if !strings.Contains(string(logb), "session="+session+" verdict=allow") || !strings.Contains(string(logb), "reason=expired") {
+		t.Errorf("nginx's access log lacks the session or the reason:\n%s", logb)
+	}
+}
+
+// segPathOf is the last path element of a URL.
+func segPathOf(u string) string {
+	p, _ := url.Parse(u)
+	return p.Path[strings.LastIndexByte(p.Path, '/')+1:]
+}
+
+// flip changes a base64url string's characters (a broken signature).
+func flip(s string) string {
+	b := []byte(s)
+	for i := range b {
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+	}
+	return string(b)
+}
+
+// firstLine is the line of b at i.
+func firstLine(b []byte, i int) string {
+	if i < 0 {
+		return ""
+	}
+	s := string(b[i+1:])
+	if j := strings.IndexByte(s, '\n'); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}

@@ -1,0 +1,219 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Helpers of the drop-in tests: real proxies (Debian's nginx, Caddy,
+// HAProxy) started from the documented configurations in deploy/, in
+// front of an smd in auth mode.
+
+// requireProgram returns the path of a program a test needs. It fails,
+// never skips: scripts/test.sh installs it.
+func requireProgram(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is not installed: run scripts/test.sh, which installs it (apt-get install %s)", name, name)
+	}
+	return p
+}
+
+// freeLoopback returns a loopback address no one listens on (yet).
+func freeLoopback(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// deployFile reads a documented configuration from deploy/ and replaces
+// each key of repl with its value; every key must be found, so that the
+// test notices when the document changes under it.
+func deployFile(t testing.TB, name string, repl map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for k, v := range repl {
+		if !strings.Contains(s, k) {
+			t.Fatalf("deploy/%s no longer holds %q", name, k)
+		}
+		s = strings.ReplaceAll(s, k, v)
+	}
+	return s
+}
+
+// startProgram runs a server program until the test ends, its output in
+// dir/<name>.log, and waits until it listens on addr.
+func startProgram(t testing.TB, dir, addr string, name string, args ...string) {
+	t.Helper()
+	logFile := filepath.Join(dir, filepath.Base(name)+".log")
+	out, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); out.Close(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logFile)
+			t.Fatalf("%s exited at start:\n%s", name, b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logFile)
+			t.Fatalf("%s does not listen on %s after 20 s:\n%s", name, addr, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pathRecorder wraps an origin and records the escaped paths asked of it.
+type pathRecorder struct {
+	next  http.Handler
+	mu    sync.Mutex
+	paths []string
+}
+
+func (p *pathRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.paths = append(p.paths, r.URL.EscapedPath())
+	p.mu.Unlock()
+	p.next.ServeHTTP(w, r)
+}
+
+// count is how many times path was asked.
+func (p *pathRecorder) count(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, q := range p.paths {
+		if q == path {
+			n++
+		}
+	}
+	return n
+}
+
+// all returns the paths asked so far.
+func (p *pathRecorder) all() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.paths...)
+}
+
+// clientFrom is an HTTP client whose connections come from a local
+// address (another loopback address: another viewer).
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// statusOf GETs url with c and returns the status.
+func statusOf(t testing.TB, c *http.Client, url string) int {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// runFFmpeg pulls a whole HLS presentation with ffmpeg, as a player
+// would, within a deadline.
+func runFFmpeg(t testing.TB, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, requireProgram(t, "ffmpeg"), "-hide_banner", "-loglevel", "error", "-nostdin",
+		"-i", url, "-map", "0", "-c", "copy", "-f", "null", "-")
+	cmd.WaitDelay = time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ffmpeg through the proxy: %v\n%s", err, stderr.String())
+	}
+}
+
+// revocationDelays revokes fresh sessions one at a time and measures how
+// long until the proxy refuses each (polling every 2 ms); tokenURL makes
+// a new session's URL and revoke revokes one.
+func revocationDelays(t testing.TB, n int, tokenURL func() (url, session string), revoke func(session string), c *http.Client) []time.Duration {
+	t.Helper()
+	var delays []time.Duration
+	for range n {
+		u, sid := tokenURL()
+		if code := statusOf(t, c, u); code != 200 {
+			t.Fatalf("before the revocation: %d", code)
+		}
+		revoke(sid)
+		t0 := time.Now()
+		for statusOf(t, c, u) != http.StatusForbidden {
+			if time.Since(t0) > 10*time.Second {
+				t.Fatalf("session %s still served 10 s after its revocation", sid)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		delays = append(delays, time.Since(t0))
+	}
+	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+	return delays
+}
+
+// rootUser is nginx's user line when the tests run as root (its workers
+// would otherwise run as nobody, who cannot read the test's directories).
+func rootUser() string {
+	if os.Geteuid() == 0 {
+		return "user root;"
+	}
+	return ""
+}
+
+// nginxTempPaths puts nginx's temporary directories under dir.
+func nginxTempPaths(dir string) string {
+	var b strings.Builder
+	for _, k := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&b, "  %s_temp_path %s/%s;\n", k, dir, k)
+	}
+	return b.String()
+}
