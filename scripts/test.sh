@@ -7,7 +7,8 @@
 #   2. gofmt -l must print nothing;
 #   3. go vet ./...;
 #   4. go test -race -count=1 ./... (after npm ci of querytest/, whose
-#      DuckDB runs the documented queries);
+#      DuckDB runs the documented queries), then the same in caddy/ (the
+#      Caddy module's own Go module);
 #   5. the browser tests (scripts/browser-test.sh: smd demo in chromium,
 #      driven by playwright-core; screenshots in browsertest/artifacts);
 #   6. every fuzz target of the module, one at a time, for FUZZTIME each
@@ -24,8 +25,11 @@ FUZZTIME=${FUZZTIME:-20s}
 # needs; ffmpeg (with ffprobe) and curl are the player-side clients of the
 # end-to-end tests; chromium runs the browser tests; prometheus brings
 # promtool, which checks the alerting rules in deploy/; systemd brings
-# systemd-analyze, which checks the units in deploy/systemd.
-APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium prometheus systemd)
+# systemd-analyze, which checks the units in deploy/systemd; nginx, caddy
+# and haproxy run the drop-in configurations of deploy/ in front of smd's
+# auth mode (internal/node TestNginxAuthRequest, TestCaddyForwardAuth,
+# TestHAProxyAuth).
+APT_PACKAGES=(gcc libc6-dev ffmpeg curl chromium prometheus systemd nginx caddy haproxy)
 
 results=() # "ok   NAME" or "FAIL NAME", in run order
 npass=0
@@ -125,6 +129,13 @@ step "go test -race -count=1 ./..."
 rc=0
 go test -race -count=1 ./... || rc=$?
 record "go test -race" "$rc"
+
+# The Caddy module is a Go module of its own (caddy/), so that smd's main
+# module does not depend on Caddy: ./... above does not reach it.
+step "Caddy module (caddy/): go vet, go test -race"
+rc=0
+(cd caddy && go vet ./... && go test -race -count=1 ./...) || rc=$?
+record "caddy module" "$rc"
 
 step "browser tests (scripts/browser-test.sh)"
 rc=0

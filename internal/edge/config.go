@@ -112,3 +112,21 @@ func (rs routes) match(originPath string) *route {
 	}
 	return nil
 }
+
+// checkStatus refuses status overrides of reasons that do not exist and
+// statuses that are not refusals.
+func checkStatus(m map[string]int) error {
+	for reason, code := range m {
+		known := reason == "revoked"
+		for _, r := range token.Reasons {
+			known = known || reason == string(r)
+		}
+		if !known {
+			return fmt.Errorf("status: %q is not a refusal reason (docs/tokens.md)", reason)
+		}
+		if code < 400 || code > 599 {
+			return fmt.Errorf("status: %s: %d is not a 4xx or 5xx status", reason, code)
+		}
+	}
+	return nil
+}

@@ -174,6 +174,9 @@ func New(cfg Config, d Deps) (*Edge, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkStatus(cfg.Status); err != nil {
+		return nil, err
+	}
 	trusted, err := viewer.ParseTrusted(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
