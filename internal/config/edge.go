@@ -25,6 +25,11 @@ type Edge struct {
 	// Caddy forward_auth, HAProxy, Envoy ext_authz, Traefik ForwardAuth;
 	// the proxy caches and serves). docs/drop-in.md.
 	Mode string `yaml:"mode"`
+	// AuthPathPrefix, in auth mode, takes the original URI from the auth
+	// request's own path after this prefix when the proxy sends no
+	// X-Original-URI or X-Forwarded-Uri (Envoy ext_authz's path_prefix),
+	// e.g. "/.smd-auth". Empty: off.
+	AuthPathPrefix string `yaml:"auth_path_prefix"`
 	// Listen is the HTTP address, e.g. ":8080". Empty turns plain HTTP off.
 	Listen string `yaml:"listen"`
 	// TLS serves HTTPS (with HTTP/2) when Listen and both files are set.
@@ -441,6 +446,13 @@ func (c *Edge) Validate() error {
 		auth = true
 	default:
 		bad("mode", "%q is not serve or auth", c.Mode)
+	}
+	if c.AuthPathPrefix != "" {
+		if !auth {
+			bad("auth_path_prefix", "set, but mode is not auth")
+		} else if n, err := token.NormalizePath(c.AuthPathPrefix); err != nil || n != c.AuthPathPrefix || strings.HasSuffix(n, "/") {
+			bad("auth_path_prefix", "%q is not a normalized path without a trailing '/', e.g. /.smd-auth", c.AuthPathPrefix)
+		}
 	}
 	if len(c.Routes) == 0 && !auth {
 		bad("routes", "at least one route is needed, e.g. {prefix: /, origin: http://127.0.0.1:8081}")

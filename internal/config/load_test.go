@@ -120,6 +120,16 @@ func TestEdgeValidate(t *testing.T) {
 		{"nats without data dir", func(c *Edge) { c.KeysFile = ""; c.NATS.URLs = []string{"nats://x:4222"}; c.DataDir = "" }, "data_dir"},
 		{"net/http engine", func(c *Edge) { c.Server.Engine = EngineNetHTTP }, ""},
 		{"unknown engine", func(c *Edge) { c.Server.Engine = "fasthttp" }, "server.engine"},
+		{"auth mode", func(c *Edge) { c.Mode = EdgeAuth }, ""},
+		{"auth mode without routes", func(c *Edge) { c.Mode = EdgeAuth; c.Routes = nil }, ""},
+		{"auth mode without routes needs keys", func(c *Edge) { c.Mode = EdgeAuth; c.Routes = nil; c.KeysFile = "" }, "keys_file"},
+		{"auth mode route without origin", func(c *Edge) { c.Mode = EdgeAuth; c.Routes[0].Origin = "" }, ""},
+		{"auth mode route with a bad origin", func(c *Edge) { c.Mode = EdgeAuth; c.Routes[0].Origin = "ftp://x" }, "routes[0].origin"},
+		{"serve mode route without origin", func(c *Edge) { c.Routes[0].Origin = "" }, "routes[0].origin"},
+		{"unknown mode", func(c *Edge) { c.Mode = "proxy" }, "mode:"},
+		{"auth path prefix", func(c *Edge) { c.Mode = EdgeAuth; c.AuthPathPrefix = "/.smd-auth" }, ""},
+		{"auth path prefix in serve mode", func(c *Edge) { c.AuthPathPrefix = "/.smd-auth" }, "auth_path_prefix: set, but mode is not auth"},
+		{"auth path prefix with a slash", func(c *Edge) { c.Mode = EdgeAuth; c.AuthPathPrefix = "/.smd-auth/" }, "auth_path_prefix"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

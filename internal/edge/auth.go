@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/token"
@@ -14,7 +15,8 @@ import (
 // request from the proxy's headers, runs the same checks, and answers the
 // verdict only: 200 with what it established in response headers, or the
 // refusal's status (401 and 403 by default, configurable per reason as in
-// serve mode).
+// serve mode) without a body or a reason: some proxies pass a refusal to
+// the viewer as it is, and the reason is in the access event.
 
 // Headers that describe the original request, in the order they are
 // looked for.
@@ -33,21 +35,29 @@ const (
 	HeaderSession = "X-Smd-Session"
 	// HeaderKeyID names the key that verified the token.
 	HeaderKeyID = "X-Smd-Key-Id"
-	// HeaderVerdict is the access event's verdict (allow, log_deny,
-	// unchecked, deny, revoked, rejected).
+	// HeaderVerdict is the access event's verdict of a request let
+	// through: allow, log_deny (a log route passed a bad token) or
+	// unchecked (an off route).
 	HeaderVerdict = "X-Smd-Verdict"
-	// HeaderReason is the refusal's reason code (docs/tokens.md).
-	HeaderReason = "X-Smd-Reason"
 )
 
 // describe replaces the auth request with the original request its
-// headers describe: the URI (required), the method (default: the auth
+// headers describe: the URI (required: a header, or the auth request's
+// own URI after Config.AuthPathPrefix), the method (default: the auth
 // request's own) and the host. The other headers (User-Agent, Referer,
 // Origin, forwarding and geo headers) are the original request's: the
 // proxies pass them on. The viewer's address comes from the forwarding
 // headers of trusted proxies only (identify).
 func (e *Edge) describe(x *exchange) error {
 	uri := firstHeader(x.r.Header, authURIHeaders)
+	if uri == "" && e.authPrefix != "" {
+		if rest, ok := strings.CutPrefix(x.r.URL.EscapedPath(), e.authPrefix); ok && strings.HasPrefix(rest, "/") {
+			uri = rest
+			if q := x.r.URL.RawQuery; q != "" {
+				uri += "?" + q
+			}
+		}
+	}
 	if uri == "" || uri[0] != '/' {
 		return &reject{status: http.StatusBadRequest, reason: "auth_no_uri", verdict: accesslog.VerdictRejected}
 	}

@@ -41,7 +41,7 @@ func TestAuthMode(t *testing.T) {
 	}{
 		{name: "valid, nginx headers", remote: proxy,
 			header: http.Header{"X-Original-Uri": {"/" + vod + "/vod/m1/seg%201.ts?x=1"}, "X-Forwarded-For": {"192.0.2.10"}},
-			status: 200, want: map[string]string{HeaderOriginPath: "/vod/m1/seg%201.ts", HeaderSession: "S1", HeaderKeyID: "k1", HeaderVerdict: "allow", HeaderReason: ""},
+			status: 200, want: map[string]string{HeaderOriginPath: "/vod/m1/seg%201.ts", HeaderSession: "S1", HeaderKeyID: "k1", HeaderVerdict: "allow", },
 			event: accesslog.Event{Verdict: "allow", Status: 200, SessionID: "S1", ViewerIP: "192.0.2.10", OriginPath: "/vod/m1/seg%201.ts", Method: "GET", Route: "/vod/"}},
 		{name: "valid, Caddy and Traefik headers", remote: proxy,
 			header: http.Header{"X-Forwarded-Uri": {"/" + vod + "/vod/m1/a.ts"}, "X-Forwarded-Method": {"HEAD"}, "X-Forwarded-For": {"192.0.2.10"}, "X-Forwarded-Host": {"cdn.example.com"}},
@@ -49,29 +49,29 @@ func TestAuthMode(t *testing.T) {
 			event: accesslog.Event{Verdict: "allow", Method: "HEAD"}},
 		{name: "forwarded address from an untrusted peer is ignored", remote: "192.0.2.99:1",
 			header: http.Header{"X-Original-Uri": {"/" + vod + "/vod/m1/a.ts"}, "X-Forwarded-For": {"192.0.2.10"}},
-			status: 401, want: map[string]string{HeaderReason: "binding_mismatch", HeaderVerdict: "deny", HeaderSession: ""},
+			status: 401, want: map[string]string{HeaderVerdict: "", HeaderSession: ""},
 			event: accesslog.Event{Verdict: "deny", Reason: "binding_mismatch", ViewerIP: "192.0.2.99"}},
 		{name: "no token", remote: proxy, header: http.Header{"X-Original-Uri": {"/vod/m1/a.ts"}},
-			status: 401, want: map[string]string{HeaderReason: "missing"}},
+			status: 401, event: accesslog.Event{Reason: "missing"}},
 		{name: "expired, status configured", remote: proxy, header: http.Header{"X-Original-Uri": {"/" + expired + "/vod/m1/a.ts"}},
-			status: 403, want: map[string]string{HeaderReason: "expired"}},
+			status: 403, event: accesslog.Event{Reason: "expired"}},
 		{name: "revoked", remote: proxy, header: http.Header{"X-Original-Uri": {"/" + gone + "/vod/m1/a.ts"}},
-			status: 403, want: map[string]string{HeaderReason: "revoked", HeaderVerdict: "revoked"},
-			event: accesslog.Event{Verdict: "revoked", Status: 403, SessionID: "Gone1"}},
+			status: 403, want: map[string]string{HeaderVerdict: ""},
+			event: accesslog.Event{Verdict: "revoked", Reason: "revoked", Status: 403, SessionID: "Gone1"}},
 		{name: "log route passes", remote: proxy, header: http.Header{"X-Original-Uri": {"/trial/a.ts"}},
 			status: 200, want: map[string]string{HeaderVerdict: "log_deny", HeaderOriginPath: "/trial/a.ts"}},
 		{name: "off route", remote: proxy, header: http.Header{"X-Original-Uri": {"/public/a.jpg"}},
 			status: 200, want: map[string]string{HeaderVerdict: "unchecked"}},
 		{name: "escape above the root", remote: proxy, header: http.Header{"X-Original-Uri": {"/" + vod + "/vod/../../etc/passwd"}},
-			status: 401, want: map[string]string{HeaderReason: "bad_path", HeaderOriginPath: ""}},
+			status: 401, want: map[string]string{HeaderOriginPath: ""}, event: accesslog.Event{Reason: "bad_path"}},
 		{name: "not a path", remote: proxy, header: http.Header{"X-Original-Uri": {"http://evil.example/vod/a.ts"}},
-			status: 400, want: map[string]string{HeaderReason: "auth_no_uri"}},
+			status: 400, event: accesslog.Event{Reason: "auth_no_uri"}},
 		{name: "no original URI", remote: proxy, header: http.Header{},
-			status: 400, want: map[string]string{HeaderReason: "auth_no_uri"}},
+			status: 400, event: accesslog.Event{Reason: "auth_no_uri"}},
 		{name: "original method POST", remote: proxy, header: http.Header{"X-Original-Uri": {"/" + vod + "/vod/m1/a.ts"}, "X-Original-Method": {"POST"}},
-			status: 405, want: map[string]string{HeaderReason: "method_not_allowed"}},
+			status: 405, event: accesslog.Event{Reason: "method_not_allowed"}},
 		{name: "no route", remote: proxy, header: http.Header{"X-Original-Uri": {"/other/a.ts"}},
-			status: 404, want: map[string]string{HeaderReason: "no_route"}},
+			status: 404, event: accesslog.Event{Reason: "no_route"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,15 +81,15 @@ func TestAuthMode(t *testing.T) {
 			w := httptest.NewRecorder()
 			e.ServeHTTP(w, r)
 			if w.Code != tc.status {
-				t.Fatalf("status %d, want %d (reason %q)", w.Code, tc.status, w.Header().Get(HeaderReason))
+				t.Fatalf("status %d, want %d (reason %q)", w.Code, tc.status, ev.last(t).Reason)
 			}
 			for k, v := range tc.want {
 				if got := w.Header().Get(k); got != v {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
 			}
-			if w.Code == 200 && w.Body.Len() != 0 {
-				t.Errorf("a body on the verdict: %q", w.Body)
+			if w.Body.Len() != 0 || w.Code != 200 && (w.Header().Get(HeaderVerdict) != "" || w.Header().Get(HeaderSession) != "") {
+				t.Errorf("the answer says more than the verdict: %v %q", w.Header(), w.Body)
 			}
 			got := ev.last(t)
 			want := tc.event
@@ -106,5 +106,46 @@ func TestAuthMode(t *testing.T) {
 	}
 	if n := len(ev.all); n != len(tests) {
 		t.Fatalf("%d access events for %d requests", n, len(tests))
+	}
+}
+
+// TestAuthPathPrefix: Envoy's ext_authz HTTP service sends the original
+// method and path, with its path_prefix in front, and no URI header.
+func TestAuthPathPrefix(t *testing.T) {
+	e, err := New(Config{Auth: true, AuthPathPrefix: "/.smd-auth", Routes: []Route{{Prefix: "/vod/"}}},
+		Deps{Keys: testKeys, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signFor(t, smde.Policy{Paths: []string{"/vod/m1/"}, Session: true}, smde.Viewer{SessionID: "S1"})
+	for _, tc := range []struct {
+		method, target string
+		header         http.Header
+		status         int
+		path           string
+	}{
+		{"GET", "/.smd-auth/" + tok + "/vod/m1/a.ts?x=1", nil, 200, "/vod/m1/a.ts"},
+		{"HEAD", "/.smd-auth/" + tok + "/vod/m1/a.ts", nil, 200, "/vod/m1/a.ts"},
+		{"POST", "/.smd-auth/" + tok + "/vod/m1/a.ts", nil, 405, ""},
+		{"GET", "/.smd-auth/vod/m1/a.ts", nil, 401, ""},
+		{"GET", "/.smd-authx/" + tok + "/vod/m1/a.ts", nil, 400, ""},
+		{"GET", "/.smd-auth", nil, 400, ""},
+		// A header wins over the path.
+		{"GET", "/.smd-auth/vod/m1/a.ts", http.Header{"X-Original-Uri": {"/" + tok + "/vod/m1/b.ts"}}, 200, "/vod/m1/b.ts"},
+	} {
+		r := httptest.NewRequest(tc.method, tc.target, nil)
+		for k, v := range tc.header {
+			r.Header[k] = v
+		}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		if w.Code != tc.status || w.Header().Get(HeaderOriginPath) != tc.path {
+			t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.target, w.Code, w.Header().Get(HeaderOriginPath), tc.status, tc.path)
+		}
+	}
+	for _, bad := range []string{"smd-auth", "/.smd-auth/", "/a/../b"} {
+		if _, err := New(Config{Auth: true, AuthPathPrefix: bad}, Deps{}); err == nil {
+			t.Errorf("auth path prefix %q accepted", bad)
+		}
 	}
 }

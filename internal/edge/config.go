@@ -45,6 +45,12 @@ type Config struct {
 	// verdict for the original request a forwarding proxy describes in
 	// its headers, and the proxy serves. No fetcher is needed.
 	Auth bool
+	// AuthPathPrefix, in auth mode, lets the proxy give the original URI
+	// as the auth request's own path after this prefix (Envoy ext_authz's
+	// path_prefix: /.smd-auth/<token>/vod/...), when no X-Original-URI or
+	// X-Forwarded-Uri header is present. A normalized path without a
+	// trailing '/'; empty: off.
+	AuthPathPrefix string
 	// ClockSkew is how far a token's exp and nbf may be overstepped (for
 	// the default format).
 	ClockSkew time.Duration
@@ -109,6 +115,17 @@ func (rs routes) match(originPath string) *route {
 		if strings.HasPrefix(originPath, rs[i].prefix) {
 			return &rs[i]
 		}
+	}
+	return nil
+}
+
+// checkAuthPrefix refuses an auth path prefix that cannot match.
+func checkAuthPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	if n, err := token.NormalizePath(p); err != nil || n != p || strings.HasSuffix(p, "/") {
+		return fmt.Errorf("auth path prefix %q: want a normalized path without a trailing '/', e.g. /.smd-auth", p)
 	}
 	return nil
 }

@@ -106,13 +106,15 @@ type Edge struct {
 	fetcher   Fetcher
 	next      http.Handler
 	auth      bool // auth mode: answer the verdict only (auth.go)
-	access    AccessLogger
-	log       *slog.Logger
-	metrics   *metrics
-	now       func() time.Time
-	reqID     atomic.Uint64
-	scans     proofScans // revokedByProof
-	idBase    string
+	// authPrefix is Config.AuthPathPrefix.
+	authPrefix string
+	access     AccessLogger
+	log        *slog.Logger
+	metrics    *metrics
+	now        func() time.Time
+	reqID      atomic.Uint64
+	scans      proofScans // revokedByProof
+	idBase     string
 	// rejected counts refused requests (reqID counts all of them).
 	rejected atomic.Uint64
 
@@ -177,6 +179,9 @@ func New(cfg Config, d Deps) (*Edge, error) {
 	if err := checkStatus(cfg.Status); err != nil {
 		return nil, err
 	}
+	if err := checkAuthPrefix(cfg.AuthPathPrefix); err != nil {
+		return nil, err
+	}
 	trusted, err := viewer.ParseTrusted(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
@@ -232,7 +237,7 @@ func New(cfg Config, d Deps) (*Edge, error) {
 		e.serve,        // cache, then origin (or the next handler)
 	}
 	if cfg.Auth {
-		e.auth = true
+		e.auth, e.authPrefix = true, cfg.AuthPathPrefix
 		e.steps = []step{
 			e.describe,        // the original request, from the proxy's headers
 			e.checkAuthMethod, // GET and HEAD
@@ -306,9 +311,9 @@ func (e *Edge) fail(x *exchange, err error) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if e.auth {
-		// The proxy answers the viewer with its own page: no body.
-		h.Set(HeaderReason, rj.reason)
-		h.Set(HeaderVerdict, rj.verdict)
+		// No body, and no reason: several proxies (Caddy, Traefik, Envoy)
+		// pass the auth answer of a refusal to the viewer as it is. The
+		// reason is in the access event, as in serve mode.
 		h.Set("Content-Length", "0")
 	}
 	if rj.status == http.StatusMethodNotAllowed {

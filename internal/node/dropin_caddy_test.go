@@ -71,6 +71,7 @@ func TestCaddyForwardAuth(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
+	refusalSaysNoMore(t, clientFrom("127.0.0.1"), strings.Replace(seg, "/"+tokenSeg+"/", "/", 1))
 	for _, p := range rec.all() {
 		if strings.Contains(p, tokenSeg) || strings.Contains(p, "eyJ") || !strings.HasPrefix(p, "/vod/m1/") {
 			t.Errorf("the origin was asked %q", p)

@@ -217,3 +217,29 @@ func nginxTempPaths(dir string) string {
 	}
 	return b.String()
 }
+
+// refusalSaysNoMore GETs url (which must be refused) and fails if the
+// answer carries any of smd's headers or a reason: a proxy that passes
+// smd's refusal on as it is must not tell the viewer why.
+func refusalSaysNoMore(t testing.TB, c *http.Client, url string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Fatalf("GET %s: %d, want a refusal", url, resp.StatusCode)
+	}
+	for k := range resp.Header {
+		if strings.HasPrefix(strings.ToLower(k), "x-smd-") {
+			t.Errorf("the refusal carries %s: %v", k, resp.Header[k])
+		}
+	}
+	for _, r := range []string{"missing", "binding", "signature", "expired"} {
+		if strings.Contains(string(b), r) {
+			t.Errorf("the refusal's body names a reason: %q", b)
+		}
+	}
+}

@@ -487,6 +487,7 @@ func PipelineConfig(cfg *config.Edge) edge.Config {
 	return edge.Config{
 		ID:             cfg.ID,
 		Auth:           auth,
+		AuthPathPrefix: cfg.AuthPathPrefix,
 		Routes:         routes,
 		TrustedProxies: cfg.TrustedProxies,
 		ClientIPHeader: cfg.ClientIPHeader,
