@@ -41,7 +41,7 @@ func TestAuthMode(t *testing.T) {
 	}{
 		{name: "valid, nginx headers", remote: proxy,
 			header: http.Header{"X-Original-Uri": {"/" + vod + "/vod/m1/seg%201.ts?x=1"}, "X-Forwarded-For": {"192.0.2.10"}},
-			status: 200, want: map[string]string{HeaderOriginPath: "/vod/m1/seg%201.ts", HeaderSession: "S1", HeaderKeyID: "k1", HeaderVerdict: "allow", },
+			status: 200, want: map[string]string{HeaderOriginPath: "/vod/m1/seg%201.ts", HeaderSession: "S1", HeaderKeyID: "k1", HeaderVerdict: "allow"},
 			event: accesslog.Event{Verdict: "allow", Status: 200, SessionID: "S1", ViewerIP: "192.0.2.10", OriginPath: "/vod/m1/seg%201.ts", Method: "GET", Route: "/vod/"}},
 		{name: "valid, Caddy and Traefik headers", remote: proxy,
 			header: http.Header{"X-Forwarded-Uri": {"/" + vod + "/vod/m1/a.ts"}, "X-Forwarded-Method": {"HEAD"}, "X-Forwarded-For": {"192.0.2.10"}, "X-Forwarded-Host": {"cdn.example.com"}},
