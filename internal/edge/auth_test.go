@@ -149,3 +149,14 @@ func TestAuthPathPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthHeaderNamesCanonical: the auth headers are read and written in
+// the header map directly, so their names must be canonical.
+func TestAuthHeaderNamesCanonical(t *testing.T) {
+	names := append([]string{HeaderOriginPath, HeaderSession, HeaderKeyID, HeaderVerdict}, authURIHeaders...)
+	for _, n := range append(names, authMethodHeaders...) {
+		if c := http.CanonicalHeaderKey(n); c != n {
+			t.Errorf("%q is not canonical (%q)", n, c)
+		}
+	}
+}

@@ -153,8 +153,10 @@ type exchange struct {
 	// hasToken is set when the first path segment looks like a token.
 	hasToken   bool
 	originPath string
-	// target is the request's escaped path, as the token binds it.
-	target string
+	// method, target and query are the request's method, escaped path (as
+	// the token binds it) and raw query: the viewer's request, or in auth
+	// mode the original request the proxy describes.
+	method, target, query string
 	// tokenReq and cacheReq are the requests of the token check and the
 	// cache, kept here to save two allocations per request.
 	tokenReq token.Request
@@ -269,7 +271,7 @@ var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 // ServeHTTP runs the pipeline and records the access event.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := exchanges.Get().(*exchange)
-	*x = exchange{r: r, start: e.now()}
+	*x = exchange{r: r, start: e.now(), method: r.Method}
 	x.rec.ResponseWriter = w
 	x.w = &x.rec
 	e.run(x)
@@ -320,7 +322,7 @@ func (e *Edge) fail(x *exchange, err error) {
 		h.Set("Allow", "GET, HEAD, OPTIONS")
 	}
 	x.w.WriteHeader(rj.status)
-	if x.r.Method != http.MethodHead && !e.auth {
+	if x.method != http.MethodHead && !e.auth {
 		fmt.Fprintln(x.w, http.StatusText(rj.status))
 	}
 }

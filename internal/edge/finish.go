@@ -56,7 +56,7 @@ func (e *Edge) finish(x *exchange) {
 	}
 	ev.UserAgent = x.r.Header.Get("User-Agent")
 	ev.Referer = x.r.Header.Get("Referer")
-	ev.Method = x.r.Method
+	ev.Method = x.method
 	ev.Route = routeName
 	ev.OriginPath = x.originPath
 	if status == http.StatusOK || status == http.StatusPartialContent {

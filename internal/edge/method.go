@@ -8,7 +8,7 @@ import (
 )
 
 func (e *Edge) checkMethod(x *exchange) error {
-	switch x.r.Method {
+	switch x.method {
 	case http.MethodGet, http.MethodHead:
 		e.cors.annotate(x.w.Header(), x.r)
 		return nil

@@ -87,7 +87,7 @@ func (e *Edge) revokedByProof(x *exchange) bool {
 	}
 	req := x.tokenReq
 	query := ""
-	if q := x.r.URL.RawQuery; q != "" {
+	if q := x.query; q != "" {
 		query = "?" + q
 	}
 	found := false

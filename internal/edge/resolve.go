@@ -11,7 +11,9 @@ import (
 // resolve finds the origin path (the path after the token segment, if the
 // first segment looks like one) and its route.
 func (e *Edge) resolve(x *exchange) error {
-	x.target = x.r.URL.EscapedPath()
+	if x.target == "" { // set by describe in auth mode
+		x.target, x.query = x.r.URL.EscapedPath(), x.r.URL.RawQuery
+	}
 	p, hasToken, err := originPath(x.target)
 	x.hasToken = hasToken
 	if err != nil {

@@ -17,7 +17,7 @@ func (e *Edge) serve(x *exchange) error {
 		return e.handOn(x)
 	}
 	u := x.route.origin + x.originPath
-	x.cacheReq = cache.Request{Key: u, URL: u, Method: x.r.Method, Header: x.r.Header}
+	x.cacheReq = cache.Request{Key: u, URL: u, Method: x.method, Header: x.r.Header}
 	res := e.fetcher.Serve(x.r.Context(), x.w, &x.cacheReq)
 	x.ev.CacheStatus = res.CacheStatus
 	if errors.Is(res.Err, cache.ErrTruncated) {

@@ -21,14 +21,14 @@ func (e *Edge) checkToken(x *exchange) error {
 		// escape through the Format interface and cost an allocation.
 		req := &x.tokenReq
 		*req = token.Request{
-			Method: x.r.Method,
+			Method: x.method,
 			Target: x.target,
 			Header: x.r.Header,
 			IP:     x.ip,
 			Geo:    x.geo,
 			Now:    x.start,
 		}
-		if q := x.r.URL.RawQuery; q != "" {
+		if q := x.query; q != "" {
 			req.Target += "?" + q
 		}
 		t0 := time.Now()

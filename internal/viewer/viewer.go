@@ -97,27 +97,37 @@ func (v *Identifier) Identify(r *http.Request) (netip.Addr, token.Geo) {
 		}
 	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		ip = v.rightmostUntrusted(splitList(xff, parseXFF), peer)
+		ip = v.rightmostUntrusted(xff, parseXFF, peer)
 	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		ip = v.rightmostUntrusted(splitList(fwd, parseForwardedFor), peer)
+		ip = v.rightmostUntrusted(fwd, parseForwardedFor, peer)
 	}
 	return ip, v.locate(ip, r.Header)
 }
 
-// rightmostUntrusted walks the chain of addresses from the right and
-// returns the first that is not a trusted proxy. An unparsable entry stops
-// the walk: what is left of it cannot be believed, so the last trusted hop
-// is the viewer.
-func (v *Identifier) rightmostUntrusted(chain []netip.Addr, peer netip.Addr) netip.Addr {
+// rightmostUntrusted walks the chain of addresses in the comma-separated
+// header values from the right (without building the list: this runs on
+// every request behind a proxy) and returns the first that is not a
+// trusted proxy. An element that does not parse (an empty one included)
+// stops the walk: what is left of it cannot be believed, so the last
+// trusted hop is the viewer.
+func (v *Identifier) rightmostUntrusted(values []string, parse func(string) netip.Addr, peer netip.Addr) netip.Addr {
 	ip := peer
-	for i := len(chain) - 1; i >= 0; i-- {
-		a := chain[i]
-		if !a.IsValid() {
-			return ip
-		}
-		ip = a
-		if !v.IsTrusted(a) {
-			return a
+	for i := len(values) - 1; i >= 0; i-- {
+		s := values[i]
+		for {
+			j := strings.LastIndexByte(s, ',')
+			a := parse(strings.TrimSpace(s[j+1:]))
+			if !a.IsValid() {
+				return ip
+			}
+			ip = a
+			if !v.IsTrusted(a) {
+				return a
+			}
+			if j < 0 {
+				break
+			}
+			s = s[:j]
 		}
 	}
 	return ip
@@ -231,18 +241,6 @@ func Peer(remoteAddr string) netip.Addr {
 	}
 	a, _ := netip.ParseAddr(host)
 	return a.WithZone("").Unmap()
-}
-
-// splitList flattens comma-separated header values, parsing each element;
-// an element that does not parse becomes an invalid address.
-func splitList(values []string, parse func(string) netip.Addr) []netip.Addr {
-	var out []netip.Addr
-	for _, v := range values {
-		for _, el := range strings.Split(v, ",") {
-			out = append(out, parse(strings.TrimSpace(el)))
-		}
-	}
-	return out
 }
 
 // parseXFF reads one X-Forwarded-For element: an address, or an address
