@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -53,9 +54,48 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadEdge(o.config, nil)
+	cfg, err := o.load(cmd)
 	if err != nil {
 		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var srv *node.EdgeServer
+	wait := func(context.Context) error { return nil }
+	if cfg.NATS.Enabled() {
+		n, err := node.StartEdge(ctx, cfg, version, log)
+		if err != nil {
+			return err
+		}
+		srv, wait = n.Edge, n.Wait
+	} else {
+		s, err := node.StartFileEdge(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		srv, wait = s, s.Wait
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				o.reload(cmd, srv, log)
+			}
+		}
+	}()
+	return wait(ctx)
+}
+
+// load reads the configuration: the file, the environment, then the flags.
+func (o *edgeOptions) load(cmd *cobra.Command) (*config.Edge, error) {
+	cfg, err := config.LoadEdge(o.config, nil)
+	if err != nil {
+		return nil, err
 	}
 	flags := cmd.Flags()
 	for _, f := range []struct {
@@ -82,22 +122,30 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 		cfg.Routes = []config.Route{{Prefix: "/", Origin: o.origin}}
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if cfg.NATS.Enabled() {
-		n, err := node.StartEdge(ctx, cfg, version, log)
-		if err != nil {
-			return err
-		}
-		return n.Wait(ctx)
-	}
-	s, err := node.StartFileEdge(ctx, cfg, log)
+	return cfg, nil
+}
+
+// reload reads the configuration again (SIGHUP) and applies what can
+// change while the edge serves; a configuration that does not load or
+// validate changes nothing, and says why.
+func (o *edgeOptions) reload(cmd *cobra.Command, srv *node.EdgeServer, log *slog.Logger) {
+	cfg, err := o.load(cmd)
 	if err != nil {
-		return err
+		log.Error("configuration reload failed; the running configuration stays", "err", err)
+		return
 	}
-	return s.Wait(ctx)
+	restart, err := srv.Reload(cfg)
+	if err != nil {
+		log.Error("configuration reload failed; the running configuration stays", "err", err)
+		return
+	}
+	if len(restart) > 0 {
+		log.Warn("configuration reloaded, but these keys changed and need a restart; they keep their running values", "keys", strings.Join(restart, ", "))
+		return
+	}
+	log.Info("configuration reloaded")
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -49,8 +49,8 @@ const (
 // trusted proxies only (identify).
 func (e *Edge) describe(x *exchange) error {
 	uri := firstHeader(x.r.Header, authURIHeaders)
-	if uri == "" && e.authPrefix != "" {
-		if rest, ok := strings.CutPrefix(x.r.URL.EscapedPath(), e.authPrefix); ok && strings.HasPrefix(rest, "/") {
+	if uri == "" && x.s.authPrefix != "" {
+		if rest, ok := strings.CutPrefix(x.r.URL.EscapedPath(), x.s.authPrefix); ok && strings.HasPrefix(rest, "/") {
 			x.target, x.query = rest, x.r.URL.RawQuery
 		}
 	} else if uri != "" && uri[0] == '/' {

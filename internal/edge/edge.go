@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -94,32 +95,42 @@ type Revocations interface {
 
 // Edge is the request pipeline. It is an http.Handler.
 type Edge struct {
-	id        string
 	durations *mediatime.Durations
-	format    token.Format
 	keys      token.KeyRing
 	revoked   Revocations
-	viewers   viewer.Identifier
-	routes    routes
-	cors      cors
-	status    map[string]int
 	fetcher   Fetcher
 	next      http.Handler
 	auth      bool // auth mode: answer the verdict only (auth.go)
-	// authPrefix is Config.AuthPathPrefix.
-	authPrefix string
-	access     AccessLogger
-	log        *slog.Logger
-	metrics    *metrics
-	now        func() time.Time
-	reqID      atomic.Uint64
-	scans      proofScans // revokedByProof
-	idBase     string
+	access    AccessLogger
+	log       *slog.Logger
+	metrics   *metrics
+	now       func() time.Time
+	reqID     atomic.Uint64
+	scans     proofScans // revokedByProof
+	idBase    string
 	// rejected counts refused requests (reqID counts all of them).
 	rejected atomic.Uint64
+	// deps are what New was given: Configure builds settings from them.
+	deps Deps
+	// cur is what a request is judged by; Configure replaces it whole,
+	// and each request reads it once (exchange.s).
+	cur atomic.Pointer[settings]
 
 	// steps is the pipeline, in order; see New.
 	steps []step
+}
+
+// settings are the part of an Edge that Configure can change while it
+// serves: a request sees either the old settings or the new, never a mix.
+type settings struct {
+	id         string
+	format     token.Format
+	skew       time.Duration // the default format's clock skew
+	viewers    viewer.Identifier
+	routes     routes
+	cors       cors
+	status     map[string]int
+	authPrefix string // Config.AuthPathPrefix
 }
 
 // step is one stage of the pipeline. It returns a *reject to answer the
@@ -142,6 +153,7 @@ func (r *reject) Error() string { return r.reason }
 
 // exchange carries one request through the pipeline.
 type exchange struct {
+	s     *settings // the edge's, when the request began
 	w     *recorder // &rec
 	rec   recorder
 	r     *http.Request
@@ -174,45 +186,21 @@ func New(cfg Config, d Deps) (*Edge, error) {
 	if d.Fetcher == nil && d.Next == nil && !cfg.Auth {
 		return nil, errors.New("edge: no fetcher and no next handler")
 	}
-	rs, err := compileRoutes(cfg.Routes)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkStatus(cfg.Status); err != nil {
-		return nil, err
-	}
-	if err := checkAuthPrefix(cfg.AuthPathPrefix); err != nil {
-		return nil, err
-	}
-	trusted, err := viewer.ParseTrusted(cfg.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("trusted_proxies: %w", err)
-	}
 	e := &Edge{
-		id:        cfg.ID,
 		durations: d.Durations,
-		format:    d.Format,
 		keys:      d.Keys,
 		revoked:   d.Revoked,
-		viewers:   viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, IPHeader: cfg.ClientIPHeader},
-		routes:    rs,
-		cors:      newCORS(cfg.CORS),
-		status:    cfg.Status,
 		fetcher:   d.Fetcher,
 		next:      d.Next,
+		auth:      cfg.Auth,
 		access:    d.Access,
 		log:       d.Log,
 		now:       d.Now,
+		deps:      d,
 		idBase:    strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-",
 	}
-	if !cfg.GeoHeaders {
-		e.viewers.Locator = d.Geo
-	}
-	if d.ASN != nil {
-		e.viewers.ASNs = d.ASN
-	}
-	if e.format == nil {
-		e.format = smde.NewVerifier(smde.Options{ClockSkew: cfg.ClockSkew})
+	if err := e.Configure(cfg); err != nil {
+		return nil, err
 	}
 	if e.keys == nil {
 		e.keys = token.Keys{}
@@ -239,7 +227,6 @@ func New(cfg Config, d Deps) (*Edge, error) {
 		e.serve,        // cache, then origin (or the next handler)
 	}
 	if cfg.Auth {
-		e.auth, e.authPrefix = true, cfg.AuthPathPrefix
 		e.steps = []step{
 			e.describe,        // the original request, from the proxy's headers
 			e.checkAuthMethod, // GET and HEAD
@@ -251,6 +238,56 @@ func New(cfg Config, d Deps) (*Edge, error) {
 		}
 	}
 	return e, nil
+}
+
+// Configure replaces the edge's settings while it serves (a configuration
+// reload): its id, routes, trusted proxies and viewer headers, CORS,
+// status overrides, clock skew and auth path prefix. Requests under way
+// finish with the settings they started with. The mode (serve or auth)
+// cannot change. A configuration that does not compile changes nothing.
+func (e *Edge) Configure(cfg Config) error {
+	if cfg.Auth != e.auth {
+		return errors.New("edge: the mode (serve or auth) cannot change while the edge runs")
+	}
+	rs, err := compileRoutes(cfg.Routes)
+	if err != nil {
+		return err
+	}
+	if err := checkStatus(cfg.Status); err != nil {
+		return err
+	}
+	if err := checkAuthPrefix(cfg.AuthPathPrefix); err != nil {
+		return err
+	}
+	trusted, err := viewer.ParseTrusted(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
+	}
+	d := e.deps
+	s := &settings{
+		id:         cfg.ID,
+		format:     d.Format,
+		skew:       cfg.ClockSkew,
+		viewers:    viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, IPHeader: cfg.ClientIPHeader, ASNs: d.ASN},
+		routes:     rs,
+		cors:       newCORS(cfg.CORS),
+		status:     maps.Clone(cfg.Status),
+		authPrefix: cfg.AuthPathPrefix,
+	}
+	if !cfg.GeoHeaders {
+		s.viewers.Locator = d.Geo
+	}
+	if s.format == nil {
+		// The default verifier, kept (with its cache of verified tokens)
+		// while the clock skew stays the same.
+		if old := e.cur.Load(); old != nil && old.skew == cfg.ClockSkew {
+			s.format = old.format
+		} else {
+			s.format = smde.NewVerifier(smde.Options{ClockSkew: cfg.ClockSkew})
+		}
+	}
+	e.cur.Store(s)
+	return nil
 }
 
 // Counts returns the number of requests answered since start and how many
@@ -271,7 +308,7 @@ var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 // ServeHTTP runs the pipeline and records the access event.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := exchanges.Get().(*exchange)
-	*x = exchange{r: r, start: e.now(), method: r.Method}
+	*x = exchange{r: r, s: e.cur.Load(), start: e.now(), method: r.Method}
 	x.rec.ResponseWriter = w
 	x.w = &x.rec
 	e.run(x)
@@ -328,13 +365,13 @@ func (e *Edge) fail(x *exchange, err error) {
 }
 
 // statusFor is the configured status of a reason, else its default.
-func (e *Edge) statusFor(reason string, def int) int {
-	if s, ok := e.status[reason]; ok {
-		return s
+func (s *settings) statusFor(reason string, def int) int {
+	if c, ok := s.status[reason]; ok {
+		return c
 	}
 	return def
 }
 
-func (e *Edge) refuse(reason token.Reason, verdict string) *reject {
-	return &reject{status: e.statusFor(string(reason), reason.Status()), reason: string(reason), verdict: verdict}
+func (s *settings) refuse(reason token.Reason, verdict string) *reject {
+	return &reject{status: s.statusFor(string(reason), reason.Status()), reason: string(reason), verdict: verdict}
 }

@@ -42,7 +42,7 @@ func (e *Edge) finish(x *exchange) {
 		return
 	}
 	ev := &x.ev
-	ev.Time, ev.EdgeID, ev.Duration = x.start, e.id, d
+	ev.Time, ev.EdgeID, ev.Duration = x.start, x.s.id, d
 	// The request id and the address in binary form: the sinks format
 	// them (the stream's encoder without allocating).
 	ev.RequestPrefix, ev.RequestSeq = e.idBase, n
@@ -51,8 +51,8 @@ func (e *Edge) finish(x *exchange) {
 	ev.Status, ev.BytesSent = status, x.w.bytes
 	ev.Addr = x.ip
 	ev.Country = x.geo.Country
-	if e.viewers.KnowsASN() {
-		ev.ASN = e.viewers.ASN(x.r, x.ip)
+	if x.s.viewers.KnowsASN() {
+		ev.ASN = x.s.viewers.ASN(x.r, x.ip)
 	}
 	ev.UserAgent = x.r.Header.Get("User-Agent")
 	ev.Referer = x.r.Header.Get("Referer")

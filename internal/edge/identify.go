@@ -1,6 +1,6 @@
 package edge
 
 func (e *Edge) identify(x *exchange) error {
-	x.ip, x.geo = e.viewers.Identify(x.r)
+	x.ip, x.geo = x.s.viewers.Identify(x.r)
 	return nil
 }

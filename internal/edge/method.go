@@ -10,10 +10,10 @@ import (
 func (e *Edge) checkMethod(x *exchange) error {
 	switch x.method {
 	case http.MethodGet, http.MethodHead:
-		e.cors.annotate(x.w.Header(), x.r)
+		x.s.cors.annotate(x.w.Header(), x.r)
 		return nil
 	case http.MethodOptions:
-		if e.cors.preflight(x.w, x.r) {
+		if x.s.cors.preflight(x.w, x.r) {
 			x.ev.Verdict = accesslog.VerdictUnchecked
 			return errHandled
 		}

@@ -93,7 +93,7 @@ func (e *Edge) revokedByProof(x *exchange) bool {
 	found := false
 	sc.Each(func(id string) bool {
 		req.Target = "/" + id + "." + jwt + rest + query
-		g, err := e.format.Verify(&req, e.keys)
+		g, err := x.s.format.Verify(&req, e.keys)
 		if err == nil && g.SessionProven && g.SessionID == id {
 			x.sessionID, x.sessionProven = id, true
 			found = true

@@ -17,10 +17,10 @@ func (e *Edge) resolve(x *exchange) error {
 	p, hasToken, err := originPath(x.target)
 	x.hasToken = hasToken
 	if err != nil {
-		return e.refuse(token.ReasonBadPath, accesslog.VerdictRejected)
+		return x.s.refuse(token.ReasonBadPath, accesslog.VerdictRejected)
 	}
 	x.originPath = p
-	if x.route = e.routes.match(p); x.route == nil {
+	if x.route = x.s.routes.match(p); x.route == nil {
 		return &reject{status: http.StatusNotFound, reason: "no_route", verdict: accesslog.VerdictRejected}
 	}
 	return nil
@@ -31,7 +31,7 @@ func (e *Edge) resolve(x *exchange) error {
 // is claimed: the pipeline refuses it as bad_path.
 func (e *Edge) Claims(r *http.Request) bool {
 	p, _, err := originPath(r.URL.EscapedPath())
-	return err != nil || e.routes.match(p) != nil
+	return err != nil || e.cur.Load().routes.match(p) != nil
 }
 
 // originPath is the normalized path after the token segment of an

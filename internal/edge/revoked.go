@@ -27,5 +27,5 @@ func (e *Edge) checkRevoked(x *exchange) error {
 		x.ev.Verdict, x.ev.Reason = accesslog.VerdictLogDeny, "revoked"
 		return nil
 	}
-	return &reject{status: e.statusFor("revoked", http.StatusForbidden), reason: "revoked", verdict: accesslog.VerdictRevoked}
+	return &reject{status: x.s.statusFor("revoked", http.StatusForbidden), reason: "revoked", verdict: accesslog.VerdictRevoked}
 }

@@ -69,7 +69,7 @@ func (x *exchange) passed() *Passed {
 func (e *Edge) handOn(x *exchange) error {
 	p, err := url.PathUnescape(x.originPath)
 	if err != nil {
-		return e.refuse(token.ReasonBadPath, accesslog.VerdictRejected)
+		return x.s.refuse(token.ReasonBadPath, accesslog.VerdictRejected)
 	}
 	r := x.r.WithContext(context.WithValue(x.r.Context(), passedKey{}, x.passed()))
 	u := *x.r.URL

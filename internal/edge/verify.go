@@ -33,7 +33,7 @@ func (e *Edge) checkToken(x *exchange) error {
 		}
 		t0 := time.Now()
 		var g token.Grant
-		g, err = e.format.Verify(req, e.keys)
+		g, err = x.s.format.Verify(req, e.keys)
 		e.metrics.verify.Observe(time.Since(t0).Seconds())
 		if err == nil {
 			x.sessionID, x.sessionProven, x.ev.KeyID = g.SessionID, g.SessionProven, g.KeyID
@@ -51,5 +51,5 @@ func (e *Edge) checkToken(x *exchange) error {
 		x.ev.Verdict, x.ev.Reason = accesslog.VerdictLogDeny, string(reason)
 		return nil
 	}
-	return e.refuse(reason, accesslog.VerdictDeny)
+	return x.s.refuse(reason, accesslog.VerdictDeny)
 }

@@ -52,6 +52,8 @@ type EdgeServer struct {
 	closeErr error
 	once     sync.Once
 	extras   EdgeExtras
+	// cfgMu guards cfg, which Reload replaces.
+	cfgMu sync.Mutex
 }
 
 // EdgeExtras are what a process running more than an edge (smd serve,
@@ -404,7 +406,10 @@ func (s *EdgeServer) Wait(ctx context.Context) error {
 // shutdown timeout, then releases everything. It is idempotent.
 func (s *EdgeServer) Close() error {
 	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout.D())
+		s.cfgMu.Lock()
+		timeout := s.cfg.Server.ShutdownTimeout.D()
+		s.cfgMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		var errs []error
 		for _, hs := range s.servers {
