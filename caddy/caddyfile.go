@@ -37,6 +37,20 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		allowed_origins <origin...>
 //		access_log <path>
 //		id <name>
+//		nats {
+//			urls <url...>
+//			creds_file <path>
+//			nkey_file <path>
+//			user <name>
+//			password <password>
+//			token <token>
+//			ca_file <path>
+//			cert_file <path>
+//			key_file <path>
+//			master_key_file <path>
+//			data_dir <path>
+//			access_stream on|off
+//		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -117,11 +131,69 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Status = map[string]int{}
 			}
 			h.Status[args[0]] = code
+		case "nats":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			n, err := unmarshalNATS(d)
+			if err != nil {
+				return err
+			}
+			h.NATS = n
 		default:
 			return d.Errf("unknown smd option %q", key)
 		}
 	}
 	return nil
+}
+
+// unmarshalNATS reads the nats block of the smd directive.
+func unmarshalNATS(d *caddyfile.Dispenser) (*NATS, error) {
+	n := &NATS{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if key == "urls" {
+			if n.URLs = d.RemainingArgs(); len(n.URLs) == 0 {
+				return nil, d.ArgErr()
+			}
+			continue
+		}
+		v, err := oneArg(d)
+		if err != nil {
+			return nil, err
+		}
+		switch key {
+		case "creds_file":
+			n.CredsFile = v
+		case "nkey_file":
+			n.NKeyFile = v
+		case "user":
+			n.User = v
+		case "password":
+			n.Password = v
+		case "token":
+			n.Token = v
+		case "ca_file":
+			n.CAFile = v
+		case "cert_file":
+			n.CertFile = v
+		case "key_file":
+			n.KeyFile = v
+		case "master_key_file":
+			n.MasterKeyFile = v
+		case "data_dir":
+			n.DataDir = v
+		case "access_stream":
+			if v != "on" && v != "off" {
+				return nil, d.Errf("nats access_stream: %q is not on or off", v)
+			}
+			on := v == "on"
+			n.AccessStream = &on
+		default:
+			return nil, d.Errf("unknown smd nats option %q", key)
+		}
+	}
+	return n, nil
 }
 
 // oneArg is the single argument of the current option.

@@ -5,9 +5,11 @@
 // reverse_proxy or file_server.
 //
 // It lives in its own Go module so that smd's main module does not depend
-// on Caddy. Build a Caddy with it:
+// on Caddy. Build a Caddy with it from a published version:
 //
-//	xcaddy build --with github.com/smd-media/smd/caddy
+//	xcaddy build --with github.com/smd-media/smd/caddy@<version>
+//
+// or from a checkout of smd: go build ./cmd/caddy (in this directory).
 //
 // Caddyfile:
 //
@@ -21,15 +23,17 @@
 //		reverse_proxy 127.0.0.1:8081
 //	}
 //
-// The checks are smd's edge pipeline (through the public middleware
-// package); keys and revoked sessions come from files that are re-read
-// when they change. docs/drop-in.md has every option.
+// The checks are smd's edge pipeline (internal/edge); keys and revoked
+// sessions come from files that are re-read when they change, or from
+// smd's control plane over NATS (with the access stream and heartbeats,
+// through internal/node's Feed). docs/drop-in.md has every option.
 package smdcaddy
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -37,9 +41,12 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/edge"
 	"github.com/smd-media/smd/internal/keyring"
+	"github.com/smd-media/smd/internal/node"
 	"github.com/smd-media/smd/internal/revocation"
-	"github.com/smd-media/smd/middleware"
 )
 
 func init() {
@@ -49,7 +56,8 @@ func init() {
 // Handler is the http.handlers.smd module.
 type Handler struct {
 	// KeysFile holds the verification keys: a JSON map {kid: secret} or
-	// SMDE's Secrets Manager export (smd edge's keys_file). Required.
+	// SMDE's Secrets Manager export (smd edge's keys_file). Required
+	// unless NATS is set.
 	KeysFile string `json:"keys_file,omitempty"`
 	// KeysReload is how often the key file is checked for changes
 	// (default 10s).
@@ -79,12 +87,46 @@ type Handler struct {
 	// AccessLog is a file that receives one JSON line per request, smd's
 	// access event format (docs/access.md); optional.
 	AccessLog string `json:"access_log,omitempty"`
-	// ID names this server in access events (default: the host name).
+	// ID names this server in access events and heartbeats (default: the
+	// host name).
 	ID string `json:"id,omitempty"`
+	// NATS connects the handler to smd's control plane as `smd edge
+	// --nats` is: keys and revoked sessions follow NATS (no keys_file or
+	// revoked_file), access events go to the access stream (the detector
+	// sees this server's viewers), heartbeats report it. Optional.
+	NATS *NATS `json:"nats,omitempty"`
 
-	mw      *middleware.Handler
-	logFile *os.File
+	edge    *edge.Edge
+	access  *accesslog.Logger
+	feed    *node.Feed
 	cancel  context.CancelFunc
+}
+
+// NATS is the control plane's NATS, as smd edge's nats.* keys.
+type NATS struct {
+	// URLs of the NATS servers, e.g. ["nats://n1:4222"]. Required.
+	URLs []string `json:"urls"`
+	// CredsFile, NKeyFile, User/Password or Token authenticate.
+	CredsFile string `json:"creds_file,omitempty"`
+	NKeyFile  string `json:"nkey_file,omitempty"`
+	User      string `json:"user,omitempty"`
+	Password  string `json:"password,omitempty"`
+	Token     string `json:"token,omitempty"`
+	// CAFile, CertFile and KeyFile set up TLS to the servers.
+	CAFile   string `json:"ca_file,omitempty"`
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
+	// MasterKeyFile holds the deployment's master key, which decrypts the
+	// signing keys in NATS (default <data_dir>/master.key;
+	// SMD_MASTER_KEY wins).
+	MasterKeyFile string `json:"master_key_file,omitempty"`
+	// DataDir holds the snapshots of the keys and revoked sessions that
+	// the handler starts from while NATS is away, and the access spool.
+	// Required.
+	DataDir string `json:"data_dir"`
+	// AccessStream publishes access events to the access stream (default
+	// true).
+	AccessStream *bool `json:"access_stream,omitempty"`
 }
 
 // Route is a path prefix and what is checked under it.
@@ -102,76 +144,142 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision loads the keys and the revoked sessions and builds the
-// pipeline.
+// Provision loads the keys and the revoked sessions (from files, or from
+// NATS) and builds the pipeline.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	log := ctx.Slogger()
-	if h.KeysFile == "" {
-		return errors.New("smd: keys_file is required")
-	}
-	ring, err := keyring.LoadFile(h.KeysFile)
-	if err != nil {
-		return fmt.Errorf("smd: keys_file: %w", err)
+	if h.ID == "" {
+		h.ID, _ = os.Hostname()
 	}
 	var bg context.Context
 	bg, h.cancel = context.WithCancel(context.Background())
-	go ring.Run(bg, durationOr(h.KeysReload, 10*time.Second), log)
-	o := middleware.Options{
-		Keys:           ring,
+	d := edge.Deps{Next: http.HandlerFunc(callNext), Log: log}
+	var err error
+	if err = h.feedFrom(bg, &d, log); err != nil {
+		h.Cleanup()
+		return err
+	}
+	if h.AccessLog != "" {
+		f, err := os.OpenFile(h.AccessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			h.Cleanup()
+			return fmt.Errorf("smd: access_log: %w", err)
+		}
+		h.access = accesslog.New(f, 4096, log) // closes the file
+		if d.Access != nil {
+			d.Access = accesslog.Multi{d.Access, h.access}
+		} else {
+			d.Access = h.access
+		}
+	}
+	routes := []edge.Route{{Prefix: "/"}}
+	if len(h.Routes) > 0 {
+		routes = make([]edge.Route, len(h.Routes))
+		for i, r := range h.Routes {
+			routes[i] = edge.Route{Prefix: r.Prefix, Mode: r.Mode}
+		}
+	}
+	if h.edge, err = edge.New(edge.Config{
+		ID:             h.ID,
+		Routes:         routes,
 		TrustedProxies: h.TrustedProxies,
 		ClientIPHeader: h.ClientIPHeader,
 		GeoHeaders:     h.GeoHeaders,
+		CORS:           edge.CORS{AllowedOrigins: h.AllowedOrigins, MaxAge: time.Hour},
 		Status:         h.Status,
 		ClockSkew:      time.Duration(h.ClockSkew),
-		AllowedOrigins: h.AllowedOrigins,
-		Log:            log,
-		ID:             h.ID,
-	}
-	if o.ID == "" {
-		o.ID, _ = os.Hostname()
-	}
-	if h.RevokedFile != "" {
-		set := revocation.NewSet()
-		w := &revocation.FileWatcher{Path: h.RevokedFile, Interval: durationOr(h.RevokedReload, time.Second), Set: set, Log: log}
-		if err := w.Load(); err != nil {
-			h.cancel()
-			return fmt.Errorf("smd: revoked_file: %w", err)
-		}
-		go w.Run(bg)
-		o.Revoked = set
-	}
-	for _, r := range h.Routes {
-		o.Routes = append(o.Routes, middleware.Route{Prefix: r.Prefix, Mode: r.Mode})
-	}
-	if h.AccessLog != "" {
-		if h.logFile, err = os.OpenFile(h.AccessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); err != nil {
-			h.cancel()
-			return fmt.Errorf("smd: access_log: %w", err)
-		}
-		o.AccessLog = h.logFile
-	}
-	if h.mw, err = middleware.New(http.HandlerFunc(callNext), o); err != nil {
+	}, d); err != nil {
 		h.Cleanup()
 		return fmt.Errorf("smd: %w", err)
 	}
 	return nil
 }
 
+// feedFrom sets the pipeline's keys and revoked sessions (and access
+// stream): from NATS when configured, else from the files, re-read when
+// they change.
+func (h *Handler) feedFrom(bg context.Context, d *edge.Deps, log *slog.Logger) error {
+	if h.NATS != nil {
+		if h.KeysFile != "" || h.RevokedFile != "" {
+			return errors.New("smd: keys_file and revoked_file are set together with nats: keys and revocations come from NATS; remove one")
+		}
+		cfg, err := h.NATS.edgeConfig(h.ID)
+		if err != nil {
+			return err
+		}
+		h.feed, err = node.StartEdgeFeed(bg, cfg, "caddy", func() (uint64, uint64) {
+			if h.edge == nil {
+				return 0, 0
+			}
+			return h.edge.Counts()
+		}, log)
+		if err != nil {
+			return fmt.Errorf("smd: nats: %w", err)
+		}
+		d.Keys, d.Revoked, d.Access = h.feed.Keys(), h.feed.Revocations(), h.feed.Access()
+		return nil
+	}
+	if h.KeysFile == "" {
+		return errors.New("smd: keys_file (or nats) is required")
+	}
+	ring, err := keyring.LoadFile(h.KeysFile)
+	if err != nil {
+		return fmt.Errorf("smd: keys_file: %w", err)
+	}
+	go ring.Run(bg, durationOr(h.KeysReload, 10*time.Second), log)
+	d.Keys = ring
+	if h.RevokedFile != "" {
+		set := revocation.NewSet()
+		w := &revocation.FileWatcher{Path: h.RevokedFile, Interval: durationOr(h.RevokedReload, time.Second), Set: set, Log: log}
+		if err := w.Load(); err != nil {
+			return fmt.Errorf("smd: revoked_file: %w", err)
+		}
+		go w.Run(bg)
+		d.Revoked = set
+	}
+	return nil
+}
+
+// edgeConfig is an edge configuration with these NATS settings, validated
+// as smd edge validates its own (the same messages).
+func (n *NATS) edgeConfig(id string) (*config.Edge, error) {
+	cfg := config.DefaultEdge()
+	cfg.ID, cfg.Mode = id, config.EdgeAuth
+	cfg.NATS.URLs, cfg.NATS.CredsFile, cfg.NATS.NKeyFile = n.URLs, n.CredsFile, n.NKeyFile
+	cfg.NATS.User, cfg.NATS.Password, cfg.NATS.Token = n.User, n.Password, n.Token
+	cfg.NATS.CAFile, cfg.NATS.CertFile, cfg.NATS.KeyFile = n.CAFile, n.CertFile, n.KeyFile
+	cfg.MasterKeyFile, cfg.DataDir = n.MasterKeyFile, n.DataDir
+	if n.AccessStream != nil {
+		cfg.AccessStream.Enabled = n.AccessStream
+	}
+	if len(n.URLs) == 0 {
+		return nil, errors.New("smd: nats: urls is required")
+	}
+	if n.DataDir == "" {
+		return nil, errors.New("smd: nats: data_dir is required (snapshots of keys and revoked sessions, the access spool)")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("smd: nats: %w", err)
+	}
+	return &cfg, nil
+}
+
 // Validate is done in Provision: the options are checked where the
 // pipeline is built.
 func (h *Handler) Validate() error { return nil }
 
-// Cleanup stops the file watchers and writes out the access log.
+// Cleanup stops the file watchers or the NATS feed and writes out the
+// access events.
 func (h *Handler) Cleanup() error {
 	if h.cancel != nil {
 		h.cancel()
 	}
 	var errs []error
-	if h.mw != nil {
-		errs = append(errs, h.mw.Close())
+	if h.feed != nil {
+		errs = append(errs, h.feed.Close())
 	}
-	if h.logFile != nil {
-		errs = append(errs, h.logFile.Close())
+	if h.access != nil {
+		errs = append(errs, h.access.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -189,7 +297,7 @@ type nextKey struct{}
 // token removed from its path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, nh caddyhttp.Handler) error {
 	n := &next{h: nh}
-	h.mw.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), nextKey{}, n)))
+	h.edge.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), nextKey{}, n)))
 	return n.err
 }
 

@@ -148,7 +148,7 @@ func TestJSONConfig(t *testing.T) {
 	addr := freeAddr(t)
 	logFile := filepath.Join(f.dir, "access.log")
 	cfg := map[string]any{
-		"admin": map[string]any{"disabled": true},
+		"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
 		"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"media": map[string]any{
 			"listen": []string{addr},
 			"routes": []any{map[string]any{"handle": []any{
@@ -182,6 +182,7 @@ func TestCaddyfile(t *testing.T) {
 	addr := freeAddr(t)
 	cf := fmt.Sprintf(`{
 	admin off
+	persist_config off
 }
 http://%s {
 	reverse_proxy %s
@@ -215,6 +216,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"status expired teapot", "not a 4xx or 5xx"},
 		{"clock_skew soon", "not a duration"},
 		{"geo_headers yes", "wrong argument count"},
+		{"nats {\n\t\t\tcolour blue\n\t\t}", `unknown smd nats option "colour"`},
+		{"nats {\n\t\t\turls\n\t\t}", "wrong argument count"},
+		{"nats {\n\t\t\taccess_stream maybe\n\t\t}", "not on or off"},
 	} {
 		cf := "http://127.0.0.1:0 {\n\tsmd {\n\t\t" + tc.body + "\n\t}\n}"
 		_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
@@ -232,7 +236,7 @@ func TestProvisionErrors(t *testing.T) {
 		handler map[string]any
 		want    string
 	}{
-		{"no keys", map[string]any{}, "keys_file is required"},
+		{"no keys", map[string]any{}, "keys_file (or nats) is required"},
 		{"missing key file", map[string]any{"keys_file": "/nonexistent/keys.json"}, "keys_file"},
 		{"missing revoked file", map[string]any{"keys_file": f.keysFile, "revoked_file": "/nonexistent"}, "revoked_file"},
 		{"bad route", map[string]any{"keys_file": f.keysFile, "routes": []any{map[string]any{"prefix": "vod"}}}, "prefix"},
@@ -244,12 +248,73 @@ func TestProvisionErrors(t *testing.T) {
 				h[k] = v
 			}
 			cfg := map[string]any{
-				"admin": map[string]any{"disabled": true},
+				"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
 				"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"s": map[string]any{
 					"listen": []string{freeAddr(t)}, "routes": []any{map[string]any{"handle": []any{h}}},
 				}}}},
 			}
 			b, _ := json.Marshal(cfg)
+			err := caddy.Load(b, true)
+			if err == nil {
+				caddy.Stop()
+				t.Fatal("loaded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCaddyfileNATS: the nats block becomes the handler's NATS settings.
+func TestCaddyfileNATS(t *testing.T) {
+	cf := `http://127.0.0.1:0 {
+	smd {
+		nats {
+			urls nats://n1:4222 nats://n2:4222
+			creds_file /etc/smd/edge.creds
+			master_key_file /etc/smd/master.key
+			data_dir /var/lib/smd-caddy
+			access_stream off
+		}
+	}
+}`
+	js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"nats":{"access_stream":false,"creds_file":"/etc/smd/edge.creds","data_dir":"/var/lib/smd-caddy","master_key_file":"/etc/smd/master.key","urls":["nats://n1:4222","nats://n2:4222"]}`
+	if !strings.Contains(string(js), want) {
+		t.Fatalf("adapted:\n%s\nwant it to hold\n%s", js, want)
+	}
+}
+
+// TestNATSProvisionErrors: NATS settings that cannot work do not load.
+func TestNATSProvisionErrors(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name string
+		h    map[string]any
+		want string
+	}{
+		{"no urls", map[string]any{"nats": map[string]any{"data_dir": t.TempDir()}}, "urls is required"},
+		{"no data dir", map[string]any{"nats": map[string]any{"urls": []string{"nats://127.0.0.1:1"}}}, "data_dir is required"},
+		{"bad url", map[string]any{"nats": map[string]any{"urls": []string{"http://x"}, "data_dir": t.TempDir()}}, "nats.urls[0]"},
+		{"files and nats", map[string]any{"keys_file": f.keysFile, "nats": map[string]any{"urls": []string{"nats://127.0.0.1:1"}, "data_dir": t.TempDir()}}, "set together with nats"},
+		{"no master key", map[string]any{"nats": map[string]any{"urls": []string{"nats://127.0.0.1:1"}, "data_dir": t.TempDir()}}, "master"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SMD_MASTER_KEY", "")
+			h := map[string]any{"handler": "smd"}
+			for k, v := range tc.h {
+				h[k] = v
+			}
+			b, _ := json.Marshal(map[string]any{
+				"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
+				"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"s": map[string]any{
+					"listen": []string{freeAddr(t)}, "routes": []any{map[string]any{"handle": []any{h}}},
+				}}}},
+			})
 			err := caddy.Load(b, true)
 			if err == nil {
 				caddy.Stop()

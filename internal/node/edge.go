@@ -31,7 +31,8 @@ const (
 )
 
 // edgeRole is an edge fed from NATS: key ring and revoked sessions from KV
-// watches (and local snapshots), heartbeats to the edges bucket.
+// watches (and local snapshots), heartbeats to the edges bucket. srv is
+// nil when the pipeline runs in another server (StartEdgeFeed).
 type edgeRole struct {
 	cfg     *config.Edge
 	keys    *keyring.Watcher
@@ -40,6 +41,8 @@ type edgeRole struct {
 	started time.Time
 	// publisher sends the access events to the stream (nil when off).
 	publisher *accessstream.Publisher
+	// counts are the pipeline's request counts, for the heartbeats.
+	counts func() (requests, rejected uint64)
 }
 
 // startEdge starts the edge's listeners at once, serving from the
@@ -49,10 +52,40 @@ type edgeRole struct {
 // serve shares it with its control plane's index); nil makes one.
 func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[string]http.Handler, nc *nats.Conn, revoked *revocation.Watcher,
 	reg *prometheus.Registry, version string, log *slog.Logger, run func(func() error)) (*edgeRole, func(*natsstore.Store), error) {
+	e, opened, err := startFeed(ctx, cfg, mk, nc, revoked, reg, version, log, run)
+	if err != nil {
+		return nil, nil, err
+	}
+	var access edge.AccessLogger
+	if e.publisher != nil {
+		access = e.publisher
+	}
+	e.srv, err = StartEdgeServer(ctx, cfg, log, EdgeExtras{
+		Access:   access,
+		Keys:     e.keys,
+		KeyCount: func() int { return len(e.keys.KeyIDs()) },
+		Revoked:  e.revoked,
+		Mount:    mount,
+		Registry: reg,
+		Ready:    e.ready,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	e.counts = e.srv.Edge.Counts
+	return e, opened, nil
+}
+
+// startFeed makes what an edge takes from NATS: the key ring and the
+// revoked set (from their snapshots until NATS answers), their metrics,
+// and the access stream's publisher; opened starts the watches and the
+// heartbeats once the store is open.
+func startFeed(ctx context.Context, cfg *config.Edge, mk *seal.Key, nc *nats.Conn, revoked *revocation.Watcher,
+	reg *prometheus.Registry, version string, log *slog.Logger, run func(func() error)) (*edgeRole, func(*natsstore.Store), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data_dir: %w", err)
 	}
-	e := &edgeRole{cfg: cfg, started: time.Now().UTC()}
+	e := &edgeRole{cfg: cfg, started: time.Now().UTC(), counts: func() (uint64, uint64) { return 0, 0 }}
 	var err error
 	e.keys, err = keyring.NewWatcher(keyring.WatcherConfig{
 		MasterKey: mk, Snapshot: filepath.Join(cfg.DataDir, keysSnapshot), Log: log.With("part", "keys"),
@@ -85,22 +118,6 @@ func startEdge(ctx context.Context, cfg *config.Edge, mk *seal.Key, mount map[st
 	)
 	// Access events: published from the start, spooled until NATS answers.
 	if e.publisher, err = startPublisher(ctx, cfg, nc, reg, log, run); err != nil {
-		return nil, nil, err
-	}
-	var access edge.AccessLogger
-	if e.publisher != nil {
-		access = e.publisher
-	}
-	e.srv, err = StartEdgeServer(ctx, cfg, log, EdgeExtras{
-		Access:   access,
-		Keys:     e.keys,
-		KeyCount: func() int { return len(e.keys.KeyIDs()) },
-		Revoked:  e.revoked,
-		Mount:    mount,
-		Registry: reg,
-		Ready:    e.ready,
-	})
-	if err != nil {
 		return nil, nil, err
 	}
 	opened := func(st *natsstore.Store) {
@@ -144,7 +161,7 @@ func (e *edgeRole) ready() error {
 
 // heartbeat fills h with the edge's state.
 func (e *edgeRole) heartbeat(h *fleet.Heartbeat, version string) {
-	req, rej := e.srv.Edge.Counts()
+	req, rej := e.counts()
 	*h = fleet.Heartbeat{
 		EdgeID:          e.cfg.ID,
 		Version:         version,
