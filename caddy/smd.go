@@ -96,10 +96,10 @@ type Handler struct {
 	// sees this server's viewers), heartbeats report it. Optional.
 	NATS *NATS `json:"nats,omitempty"`
 
-	edge    *edge.Edge
-	access  *accesslog.Logger
-	feed    *node.Feed
-	cancel  context.CancelFunc
+	edge   *edge.Edge
+	access *accesslog.Logger
+	feed   *node.Feed
+	cancel context.CancelFunc
 }
 
 // NATS is the control plane's NATS, as smd edge's nats.* keys.
