@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -71,54 +70,28 @@ func TestNginxAuthRequest(t *testing.T) {
 	}
 	startProgram(t, dir, addr, nginx, "-e", filepath.Join(dir, "error.log"), "-c", confFile, "-g", "daemon off;")
 
-	for _, a := range []string{
-		`{"id": "m1", "url_path": "/vod/m1/master.m3u8", "endpoint_hostname": "%s", "token_policy": {"ip": true, "ssn": true, "paths": ["/vod/m1/"], "exp": "+2h"}}`,
-		`{"id": "short", "url_path": "/vod/m1/master.m3u8", "endpoint_hostname": "%s", "token_policy": {"ssn": true, "paths": ["/vod/m1/"], "exp": "+1s"}}`,
-	} {
-		if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(a, addr))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	playback := func(asset string) (string, string) {
-		tok, err := api.Token(ctx, asset, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(tok.PlaybackURL, "http://"+addr+"/") {
-			t.Fatalf("playback URL %s is not nginx's", tok.PlaybackURL)
-		}
-		return tok.PlaybackURL, tok.SessionID
-	}
+	p := newViaProxy(t, ctx, api, rec, addr, boundAsset,
+		`{"id": "short", "url_path": "/vod/m1/master.m3u8", "endpoint_hostname": "%s", "token_policy": {"ssn": true, "paths": ["/vod/m1/"], "exp": "+1s"}}`)
+	master := p.checkCommon("nginx", 5)
+
+	// nginx's own: two sessions share one cached copy, a token above its
+	// path, an expired token, and nginx's log.
 	viewer := clientFrom("127.0.0.1")
-	master, session := playback("m1")
-	tokenSeg := strings.Split(strings.TrimPrefix(master, "http://"+addr+"/"), "/")[0]
-
-	// A player pulls the whole presentation through nginx.
-	runFFmpeg(t, master)
-
 	seg := segment(master)
-	other, _ := playback("m1")
-	expired, _ := playback("short")
-	tampered := strings.Replace(master, tokenSeg, tokenSeg[:len(tokenSeg)-2]+flip(tokenSeg[len(tokenSeg)-2:]), 1)
+	other, session := p.playback("m1")
+	expired, _ := p.playback("short")
 	for _, tc := range []struct {
-		name   string
-		client *http.Client
-		url    string
-		want   int
+		name string
+		url  string
+		want int
 	}{
-		{"segment", viewer, seg, 200},
-		{"another session's token, same segment", viewer, segment(other), 200},
-		{"no token", viewer, strings.Replace(seg, "/"+tokenSeg+"/", "/", 1), 401},
-		{"tampered signature", viewer, tampered, 401},
-		{"another title", viewer, strings.Replace(master, "/vod/m1/", "/vod/m2/", 1), 401},
-		{"another viewer's address", clientFrom("127.0.0.2"), seg, 401},
-		{"a token above its path", viewer, strings.Replace(seg, "/vod/m1/", "/vod/m1/../../", 1), 401},
+		{"another session's token, same segment", segment(other), 200},
+		{"a token above its path", strings.Replace(segment(other), "/vod/m1/", "/vod/m1/../../", 1), 401},
 	} {
-		if got := statusOf(t, tc.client, tc.url); got != tc.want {
+		if got := statusOf(t, viewer, tc.url); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	refusalSaysNoMore(t, clientFrom("127.0.0.1"), strings.Replace(seg, "/"+tokenSeg+"/", "/", 1))
 	waitFor(t, "the 1 s token to expire", func() bool { return statusOf(t, viewer, expired) == 401 })
 
 	// The origin saw paths only, and one fetch of the segment for the two
@@ -126,11 +99,6 @@ func TestNginxAuthRequest(t *testing.T) {
 	segPath := "/vod/m1/" + segPathOf(seg)
 	if c := rec.count(segPath); c != 1 {
 		t.Errorf("the origin was asked %d times for %s (two sessions' tokens): the cache key holds the token?", c, segPath)
-	}
-	for _, p := range rec.all() {
-		if strings.Contains(p, tokenSeg) || strings.Contains(p, "eyJ") || !strings.HasPrefix(p, "/vod/m1/") {
-			t.Errorf("the origin was asked %q", p)
-		}
 	}
 	files := 0
 	filepath.Walk(filepath.Join(dir, "cache"), func(p string, fi os.FileInfo, err error) error {
@@ -146,21 +114,6 @@ func TestNginxAuthRequest(t *testing.T) {
 	})
 	if files == 0 {
 		t.Error("nginx cached nothing")
-	}
-
-	// Revocation: refused at nginx as soon as smd holds it.
-	if code := statusOf(t, viewer, seg); code != 200 {
-		t.Fatalf("before the revocation: %d", code)
-	}
-	delays := revocationDelays(t, 5, func() (string, string) { u, s := playback("m1"); return segment(u), s },
-		func(s string) {
-			if _, err := api.Revoke(ctx, s, "test", time.Hour); err != nil {
-				t.Fatal(err)
-			}
-		}, viewer)
-	t.Logf("revocation to refusal at nginx: %v", delays)
-	if med := delays[len(delays)/2]; med > 100*time.Millisecond {
-		t.Errorf("median revocation delay at nginx %v, target 100 ms", med)
 	}
 
 	// nginx's access log names the session smd proved.

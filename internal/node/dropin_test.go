@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smd-media/smd/internal/control/client"
 )
 
 // Helpers of the drop-in tests: real proxies (Debian's nginx, Caddy,
@@ -242,4 +244,99 @@ func refusalSaysNoMore(t testing.TB, c *http.Client, url string) {
 			t.Errorf("the refusal's body names a reason: %q", b)
 		}
 	}
+}
+
+// viaProxy is smd serve in auth mode behind a proxy: the token API's
+// playback URLs point at the proxy.
+type viaProxy struct {
+	t    *testing.T
+	ctx  context.Context
+	api  *client.Client
+	rec  *pathRecorder
+	addr string // the proxy's
+}
+
+// newViaProxy creates the assets (formats whose %s is the proxy's
+// address) on the smd in front of which the proxy at addr runs.
+func newViaProxy(t *testing.T, ctx context.Context, api *client.Client, rec *pathRecorder, addr string, assets ...string) *viaProxy {
+	t.Helper()
+	for _, a := range assets {
+		if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(a, addr))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &viaProxy{t: t, ctx: ctx, api: api, rec: rec, addr: addr}
+}
+
+// boundAsset is asset m1: a title whose tokens bind the viewer's address
+// and a session.
+const boundAsset = `{"id": "m1", "url_path": "/vod/m1/master.m3u8", "endpoint_hostname": "%s", "token_policy": {"ip": true, "ssn": true, "paths": ["/vod/m1/"], "exp": "+2h"}}`
+
+// playback issues a token of asset and returns its playback URL (the
+// master playlist, through the proxy) and session.
+func (p *viaProxy) playback(asset string) (url, session string) {
+	p.t.Helper()
+	tok, err := p.api.Token(p.ctx, asset, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok.PlaybackURL, "http://"+p.addr+"/") {
+		p.t.Fatalf("playback URL %s is not the proxy's", tok.PlaybackURL)
+	}
+	return tok.PlaybackURL, tok.SessionID
+}
+
+// tokenOf is the token segment of a playback URL.
+func (p *viaProxy) tokenOf(u string) string {
+	return strings.Split(strings.TrimPrefix(u, "http://"+p.addr+"/"), "/")[0]
+}
+
+// checkCommon runs what every proxy in front of smd's auth mode must do,
+// with a token of asset m1: ffmpeg plays the presentation; a segment is
+// served; no token, a tampered signature, another title and another
+// viewer's address are refused with 401, saying nothing more; the origin
+// sees only token-free paths of the title; revocations are refused at
+// the proxy by the next request (the median of n under 100 ms). It returns
+// the master playlist's URL it played.
+func (p *viaProxy) checkCommon(proxy string, revocations int) string {
+	t := p.t
+	t.Helper()
+	master, _ := p.playback("m1")
+	tok := p.tokenOf(master)
+	runFFmpeg(t, master)
+	seg := segment(master)
+	noToken := strings.Replace(seg, "/"+tok+"/", "/", 1)
+	for _, tc := range []struct {
+		name string
+		url  string
+		from string
+		want int
+	}{
+		{"segment", seg, "127.0.0.1", 200},
+		{"no token", noToken, "127.0.0.1", 401},
+		{"tampered signature", strings.Replace(seg, tok, tok[:len(tok)-2]+flip(tok[len(tok)-2:]), 1), "127.0.0.1", 401},
+		{"another title", strings.Replace(seg, "/vod/m1/", "/vod/m2/", 1), "127.0.0.1", 401},
+		{"another viewer's address", seg, "127.0.0.2", 401},
+	} {
+		if got := statusOf(t, clientFrom(tc.from), tc.url); got != tc.want {
+			t.Errorf("%s: %s: %d, want %d", proxy, tc.name, got, tc.want)
+		}
+	}
+	refusalSaysNoMore(t, clientFrom("127.0.0.1"), noToken)
+	for _, path := range p.rec.all() {
+		if strings.Contains(path, tok) || strings.Contains(path, "eyJ") || !strings.HasPrefix(path, "/vod/m1/") {
+			t.Errorf("%s: the origin was asked %q", proxy, path)
+		}
+	}
+	delays := revocationDelays(t, revocations, func() (string, string) { u, s := p.playback("m1"); return segment(u), s },
+		func(s string) {
+			if _, err := p.api.Revoke(p.ctx, s, "test", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}, clientFrom("127.0.0.1"))
+	t.Logf("revocation to refusal at %s: %v", proxy, delays)
+	if med := delays[len(delays)/2]; med > 100*time.Millisecond {
+		t.Errorf("median revocation delay at %s %v, target 100 ms", proxy, med)
+	}
+	return master
 }
