@@ -2,7 +2,6 @@ package smdcaddy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,16 +65,7 @@ func TestNATSFeed(t *testing.T) {
 			"master_key_file": filepath.Join(cfg.DataDir, "master.key"),
 		},
 	}
-	js, _ := json.Marshal(map[string]any{
-		"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-		"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"media": map[string]any{
-			"listen": []string{addr},
-			"routes": []any{map[string]any{"handle": []any{h,
-				map[string]any{"handler": "reverse_proxy", "upstreams": []any{map[string]any{"dial": strings.TrimPrefix(f.origin.URL, "http://")}}},
-			}}},
-			"automatic_https": map[string]any{"disable": true},
-		}}}},
-	})
+	js := caddyConfig(addr, h, proxyTo(f.origin.URL))
 	run(t, js)
 
 	if _, err := api.CreateAsset(ctx, []byte(fmt.Sprintf(`{"id": "m1", "url_path": "/vod/m1/seg1.ts", "endpoint_hostname": "%s",

@@ -70,6 +70,47 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// caddyConfig is a Caddy configuration (JSON) of one HTTP server on listen
+// whose one route runs the handlers (the admin endpoint off, nothing
+// saved to disk).
+func caddyConfig(listen string, handlers ...any) []byte {
+	b, err := json.Marshal(map[string]any{
+		"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
+		"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"media": map[string]any{
+			"listen":          []string{listen},
+			"routes":          []any{map[string]any{"handle": handlers}},
+			"automatic_https": map[string]any{"disable": true},
+		}}}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// proxyTo is a reverse_proxy handler to an origin.
+func proxyTo(originURL string) map[string]any {
+	return map[string]any{"handler": "reverse_proxy", "upstreams": []any{map[string]any{"dial": strings.TrimPrefix(originURL, "http://")}}}
+}
+
+// loadFails loads an smd handler with the options and checks that Caddy
+// refuses the configuration with an error holding want.
+func loadFails(t *testing.T, options map[string]any, want string) {
+	t.Helper()
+	h := map[string]any{"handler": "smd"}
+	for k, v := range options {
+		h[k] = v
+	}
+	err := caddy.Load(caddyConfig(freeAddr(t), h), true)
+	if err == nil {
+		caddy.Stop()
+		t.Fatal("loaded")
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
 // run loads a Caddy configuration (JSON) in this process until the test
 // ends.
 func run(t *testing.T, cfg []byte) {
@@ -147,22 +188,11 @@ func TestJSONConfig(t *testing.T) {
 	f := newFixture(t)
 	addr := freeAddr(t)
 	logFile := filepath.Join(f.dir, "access.log")
-	cfg := map[string]any{
-		"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-		"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"media": map[string]any{
-			"listen": []string{addr},
-			"routes": []any{map[string]any{"handle": []any{
-				map[string]any{
-					"handler": "smd", "keys_file": f.keysFile, "revoked_file": f.revokedFile, "revoked_reload": "50ms",
-					"routes":     []any{map[string]any{"prefix": "/vod/"}, map[string]any{"prefix": "/public/", "mode": "off"}},
-					"access_log": logFile, "id": "caddy-1",
-				},
-				map[string]any{"handler": "reverse_proxy", "upstreams": []any{map[string]any{"dial": strings.TrimPrefix(f.origin.URL, "http://")}}},
-			}}},
-			"automatic_https": map[string]any{"disable": true},
-		}}}},
-	}
-	b, _ := json.Marshal(cfg)
+	b := caddyConfig(addr, map[string]any{
+		"handler": "smd", "keys_file": f.keysFile, "revoked_file": f.revokedFile, "revoked_reload": "50ms",
+		"routes":     []any{map[string]any{"prefix": "/vod/"}, map[string]any{"prefix": "/public/", "mode": "off"}},
+		"access_log": logFile, "id": "caddy-1",
+	}, proxyTo(f.origin.URL))
 	run(t, b)
 	check(t, f, addr)
 	caddy.Stop() // writes out the access log
@@ -242,27 +272,7 @@ func TestProvisionErrors(t *testing.T) {
 		{"bad route", map[string]any{"keys_file": f.keysFile, "routes": []any{map[string]any{"prefix": "vod"}}}, "prefix"},
 		{"bad status", map[string]any{"keys_file": f.keysFile, "status": map[string]int{"teapot": 418}}, "not a refusal reason"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := map[string]any{"handler": "smd"}
-			for k, v := range tc.handler {
-				h[k] = v
-			}
-			cfg := map[string]any{
-				"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-				"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"s": map[string]any{
-					"listen": []string{freeAddr(t)}, "routes": []any{map[string]any{"handle": []any{h}}},
-				}}}},
-			}
-			b, _ := json.Marshal(cfg)
-			err := caddy.Load(b, true)
-			if err == nil {
-				caddy.Stop()
-				t.Fatal("loaded")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { loadFails(t, tc.handler, tc.want) })
 	}
 }
 
@@ -305,24 +315,7 @@ func TestNATSProvisionErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("SMD_MASTER_KEY", "")
-			h := map[string]any{"handler": "smd"}
-			for k, v := range tc.h {
-				h[k] = v
-			}
-			b, _ := json.Marshal(map[string]any{
-				"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-				"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"s": map[string]any{
-					"listen": []string{freeAddr(t)}, "routes": []any{map[string]any{"handle": []any{h}}},
-				}}}},
-			})
-			err := caddy.Load(b, true)
-			if err == nil {
-				caddy.Stop()
-				t.Fatal("loaded")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want %q", err, tc.want)
-			}
+			loadFails(t, tc.h, tc.want)
 		})
 	}
 }
