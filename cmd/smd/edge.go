@@ -75,19 +75,14 @@ func (o *edgeOptions) run(cmd *cobra.Command) error {
 		}
 		srv, wait = s, s.Wait
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				o.reload(cmd, srv, log)
-			}
+	defer onHangup(ctx, func() {
+		cfg, err := o.load(cmd)
+		if err != nil {
+			logReload(log)(nil, err)
+			return
 		}
-	}()
+		logReload(log)(srv.Reload(cfg))
+	})()
 	return wait(ctx)
 }
 
@@ -127,25 +122,39 @@ func (o *edgeOptions) load(cmd *cobra.Command) (*config.Edge, error) {
 	return cfg, nil
 }
 
-// reload reads the configuration again (SIGHUP) and applies what can
-// change while the edge serves; a configuration that does not load or
-// validate changes nothing, and says why.
-func (o *edgeOptions) reload(cmd *cobra.Command, srv *node.EdgeServer, log *slog.Logger) {
-	cfg, err := o.load(cmd)
-	if err != nil {
-		log.Error("configuration reload failed; the running configuration stays", "err", err)
-		return
+// onHangup calls reload on each SIGHUP until ctx ends or the returned
+// function is called.
+func onHangup(ctx context.Context, reload func()) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reload()
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); cancel() }
+}
+
+// logReload reports a reload's outcome: a configuration that did not load
+// or apply changes nothing; changed keys that need a restart keep their
+// running values.
+func logReload(log *slog.Logger) func(restart []string, err error) {
+	return func(restart []string, err error) {
+		switch {
+		case err != nil:
+			log.Error("configuration reload failed; the running configuration stays", "err", err)
+		case len(restart) > 0:
+			log.Warn("configuration reloaded, but these keys changed and need a restart; they keep their running values", "keys", strings.Join(restart, ", "))
+		default:
+			log.Info("configuration reloaded")
+		}
 	}
-	restart, err := srv.Reload(cfg)
-	if err != nil {
-		log.Error("configuration reload failed; the running configuration stays", "err", err)
-		return
-	}
-	if len(restart) > 0 {
-		log.Warn("configuration reloaded, but these keys changed and need a restart; they keep their running values", "keys", strings.Join(restart, ", "))
-		return
-	}
-	log.Info("configuration reloaded")
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

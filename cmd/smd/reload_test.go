@@ -53,3 +53,29 @@ func TestEdgeReloadOnSIGHUP(t *testing.T) {
 		t.Errorf("after a failed reload: %d, want the running configuration", c)
 	}
 }
+
+// TestServeReloadOnSIGHUP: smd serve applies its edge's reloadable keys on
+// SIGHUP and names the control plane's changed keys as needing a restart.
+func TestServeReloadOnSIGHUP(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "media") }))
+	defer origin.Close()
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "serve.yaml")
+	write := func(extra string) {
+		writeTestFile(t, cfgFile, fmt.Sprintf("id: serve-reload\nlisten: 127.0.0.1:0\nadmin: {listen: \"\"}\ndata_dir: %s\nroutes:\n  - {prefix: /vod/, origin: %q}\n%s",
+			filepath.Join(dir, "data"), origin.URL, extra))
+	}
+	write("")
+	p, addr := startProc(t, `"smd running" edge=(127\.0\.0\.1:\d+)`, "serve", "--config", cfgFile, "--log-level", "info")
+	base := "http://" + addr
+	if c := httpStatus(t, base+"/public/a.jpg"); c != 404 {
+		t.Fatalf("before the reload, an unrouted path: %d", c)
+	}
+	write(fmt.Sprintf("  - {prefix: /public/, origin: %q, mode: \"off\"}\ncontrol: {playback_scheme: http}\n", origin.URL))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "the new route", func() bool { return httpStatus(t, base+"/public/a.jpg") == 200 })
+	eventually(t, "the reload's log line", func() bool { return strings.Contains(p.logText(), "need a restart") })
+	if log := p.logText(); !strings.Contains(log, "keys=control") {
+		t.Errorf("the log does not name the control plane's key:\n%s", log)
+	}
+}

@@ -71,9 +71,37 @@ func (o *serveOptions) run(cmd *cobra.Command, serve bool) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadServe(o.config, serve, nil)
+	cfg, err := o.load(cmd, serve)
 	if err != nil {
 		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := node.StartControl
+	if serve {
+		start = node.StartServe
+	}
+	n, err := start(ctx, cfg, version, log)
+	if err != nil {
+		return err
+	}
+	log.Info("smd running", "edge", edgeAddr(n), "api", n.APIAddr, "nats", n.NATSAddr, "data_dir", cfg.DataDir)
+	defer onHangup(ctx, func() {
+		cfg, err := o.load(cmd, serve)
+		if err != nil {
+			logReload(log)(nil, err)
+			return
+		}
+		logReload(log)(n.Reload(cfg))
+	})()
+	return n.Wait(ctx)
+}
+
+// load reads the configuration: the file, the environment, then the flags.
+func (o *serveOptions) load(cmd *cobra.Command, serve bool) (*config.Serve, error) {
+	cfg, err := config.LoadServe(o.config, serve, nil)
+	if err != nil {
+		return nil, err
 	}
 	flags := cmd.Flags()
 	for _, f := range []struct {
@@ -97,20 +125,9 @@ func (o *serveOptions) run(cmd *cobra.Command, serve bool) error {
 		cfg.Routes = []config.Route{{Prefix: "/", Origin: o.origin}}
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	start := node.StartControl
-	if serve {
-		start = node.StartServe
-	}
-	n, err := start(ctx, cfg, version, log)
-	if err != nil {
-		return err
-	}
-	log.Info("smd running", "edge", edgeAddr(n), "api", n.APIAddr, "nats", n.NATSAddr, "data_dir", cfg.DataDir)
-	return n.Wait(ctx)
+	return cfg, nil
 }
 
 func edgeAddr(n *node.Node) string {

@@ -32,7 +32,8 @@ type Config struct {
 	// headers are believed.
 	TrustedProxies []string
 	// ClientIPHeader names the header in which a CDN among the trusted
-	// proxies gives the viewer's address; empty: X-Forwarded-For.
+	// proxies gives the viewer's address; empty: X-Forwarded-For (in auth
+	// mode: X-Real-IP, then X-Forwarded-For).
 	ClientIPHeader string
 	// GeoHeaders believes the CDN geo headers of trusted proxies; when
 	// false, Deps.Geo (if any) locates viewers.

@@ -264,11 +264,17 @@ func (e *Edge) Configure(cfg Config) error {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	d := e.deps
+	ipHeader := cfg.ClientIPHeader
+	if ipHeader == "" && cfg.Auth {
+		// What nginx configurations commonly set; believed from trusted
+		// proxies only, before X-Forwarded-For, as any client_ip_header.
+		ipHeader = "X-Real-IP"
+	}
 	s := &settings{
 		id:         cfg.ID,
 		format:     d.Format,
 		skew:       cfg.ClockSkew,
-		viewers:    viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, IPHeader: cfg.ClientIPHeader, ASNs: d.ASN},
+		viewers:    viewer.Identifier{Trusted: trusted, GeoHeaders: cfg.GeoHeaders, IPHeader: ipHeader, ASNs: d.ASN},
 		routes:     rs,
 		cors:       newCORS(cfg.CORS),
 		status:     maps.Clone(cfg.Status),

@@ -23,12 +23,14 @@ type FileRing struct {
 	cur  atomic.Pointer[Ring]
 	mod  time.Time
 	size int64
+	// kick asks Run to read the file now (Reread).
+	kick chan struct{}
 }
 
 // LoadFile reads the key file at path; an error here should stop the edge
 // at start.
 func LoadFile(path string) (*FileRing, error) {
-	f := &FileRing{path: path}
+	f := &FileRing{path: path, kick: make(chan struct{}, 1)}
 	if err := f.load(); err != nil {
 		return nil, err
 	}
@@ -76,18 +78,30 @@ func (f *FileRing) Run(ctx context.Context, interval time.Duration, log *slog.Lo
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			f.poll(log)
+			f.poll(log, false)
+		case <-f.kick:
+			f.poll(log, true)
 		}
 	}
 }
 
-func (f *FileRing) poll(log *slog.Logger) {
+// Reread has Run read the file at once, changed or not (a reload on
+// SIGHUP). It does not wait.
+func (f *FileRing) Reread() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// poll reloads the file if it changed, or at once when forced.
+func (f *FileRing) poll(log *slog.Logger, force bool) {
 	st, err := os.Stat(f.path)
 	if err != nil {
 		log.Error("key file unreadable; keeping the current keys", "path", f.path, "err", err)
 		return
 	}
-	if st.ModTime().Equal(f.mod) && st.Size() == f.size {
+	if !force && st.ModTime().Equal(f.mod) && st.Size() == f.size {
 		return
 	}
 	before := f.cur.Load().IDs()

@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ func TestFileRingReload(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	write(`{"k1": "`+a+`", "k2": "`+a+`", "k3": "`+b+`"}`, now.Add(time.Second))
-	f.poll(log)
+	f.poll(log, false)
 	if f.Lookup("k1") != k1 {
 		t.Error("k1 unchanged, yet a new *token.Key")
 	}
@@ -44,19 +45,57 @@ func TestFileRingReload(t *testing.T) {
 	}
 
 	write(`{"k3": "`+b+`"}`, now.Add(2*time.Second))
-	f.poll(log)
+	f.poll(log, false)
 	if f.Lookup("k1") != nil || f.Lookup("k2") != nil || f.Len() != 1 {
 		t.Errorf("removed keys still held: %d keys", f.Len())
 	}
 
 	write(`{"k3": `, now.Add(3*time.Second))
-	f.poll(log)
+	f.poll(log, false)
 	if f.Lookup("k3") == nil {
 		t.Error("a broken file dropped the last good keys")
 	}
 	os.Remove(path)
-	f.poll(log)
+	f.poll(log, false)
 	if f.Lookup("k3") == nil {
 		t.Error("a missing file dropped the last good keys")
+	}
+}
+
+// TestFileRingReread: a file replaced with the same size and modification
+// time escapes the periodic check; Reread (SIGHUP) reads it anyway.
+func TestFileRingReread(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	a, b := strings.Repeat("a", 32), strings.Repeat("b", 32)
+	when := time.Now().Add(-time.Hour)
+	write := func(body string) {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(path, when, when)
+	}
+	write(`{"k1": "` + a + `"}`)
+	f, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(`{"k2": "` + b + `"}`) // same size, same time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.Run(ctx, time.Millisecond, slog.New(slog.DiscardHandler))
+	time.Sleep(20 * time.Millisecond)
+	if f.Lookup("k2") != nil {
+		t.Fatal("the periodic check saw a change of neither size nor time")
+	}
+	f.Reread()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.Lookup("k2") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Reread did not read the file")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if f.Lookup("k1") != nil {
+		t.Error("k1 still held after the reread")
 	}
 }

@@ -54,6 +54,8 @@ type EdgeServer struct {
 	extras   EdgeExtras
 	// cfgMu guards cfg, which Reload replaces.
 	cfgMu sync.Mutex
+	// rereads have the key file and the revoked file read again (Reload).
+	rereads []func()
 }
 
 // EdgeExtras are what a process running more than an edge (smd serve,
@@ -123,6 +125,7 @@ func (s *EdgeServer) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		s.rereads = append(s.rereads, ring.Reread)
 		d.Keys = ring
 		s.goRun(func() error { return ring.Run(ctx, cfg.KeysReload.D(), s.log) })
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -143,6 +146,7 @@ func (s *EdgeServer) start(ctx context.Context) error {
 			if err := w.Load(); err != nil {
 				return err
 			}
+			s.rereads = append(s.rereads, w.Reread)
 			s.goRun(func() error { return w.Run(ctx) })
 		}
 	}

@@ -59,6 +59,11 @@ type Node struct {
 	once   sync.Once
 	closes []func() error
 
+	// serveCfg is smd serve's or smd control's configuration (Reload,
+	// under reloadMu).
+	serveCfg *config.Serve
+	reloadMu sync.Mutex
+
 	// revoked is the edge's revocation set (tests read it).
 	revoked interface{ Revoked(string) bool }
 
@@ -241,6 +246,7 @@ func start(ctx context.Context, cfg *config.Serve, embedded bool, version string
 			n.Close() // the named result is nil by now; n is not
 		}
 	}()
+	n.serveCfg = cfg
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}

@@ -55,10 +55,16 @@ type FileWatcher struct {
 
 	mod  time.Time
 	size int64
+	// kick asks Run to read the file now (Reread); made by the first Load,
+	// which comes before Run.
+	kick chan struct{}
 }
 
 // Load reads the file once; an error here should stop the edge at start.
 func (w *FileWatcher) Load() error {
+	if w.kick == nil {
+		w.kick = make(chan struct{}, 1)
+	}
 	st, err := os.Stat(w.Path)
 	if err != nil {
 		return fmt.Errorf("revoked file: %w", err)
@@ -85,19 +91,30 @@ func (w *FileWatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			w.poll()
+			w.poll(false)
+		case <-w.kick:
+			w.poll(true)
 		}
 	}
 }
 
-// poll reloads the file if it changed.
-func (w *FileWatcher) poll() {
+// Reread has Run read the file at once, changed or not (a reload on
+// SIGHUP). It does not wait. Load must have run.
+func (w *FileWatcher) Reread() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// poll reloads the file if it changed, or at once when forced.
+func (w *FileWatcher) poll(force bool) {
 	st, err := os.Stat(w.Path)
 	if err != nil {
 		w.Log.Error("revoked file unreadable; keeping the current set", "path", w.Path, "err", err)
 		return
 	}
-	if st.ModTime().Equal(w.mod) && st.Size() == w.size {
+	if !force && st.ModTime().Equal(w.mod) && st.Size() == w.size {
 		return
 	}
 	if err := w.Load(); err != nil {

@@ -52,15 +52,15 @@ func TestFileWatcher(t *testing.T) {
 		os.Chtimes(p, mod, mod)
 	}
 	write("one\ntwo\n", time.Now().Add(time.Hour))
-	w.poll()
+	w.poll(false)
 	if !w.Set.Revoked("two") {
 		t.Fatal("change not picked up")
 	}
 	// An invalid edit or a removed file keeps the last good set.
 	write("one\ntwo\nbad-id\n", time.Now().Add(2*time.Hour))
-	w.poll()
+	w.poll(false)
 	os.Remove(p)
-	w.poll()
+	w.poll(false)
 	if !w.Set.Revoked("two") || w.Set.Len() != 2 {
 		t.Fatal("invalid file changed the set")
 	}
