@@ -230,7 +230,7 @@ ORIGIN_WARM=$(wc -l <"$ORIGIN_LOG")
 
 WRK=(taskset -c "$LOAD_CPU" wrk -t1 "-c$CONNS" --latency)
 printf 'peer\tsize\trun\treq/s\tp50_ms\tp99_ms\tcpu_us_per_req\n' >"$OUT/runs.tsv"
-declare -A RPS P50 P99 CPU
+declare -A RPS P50 P99 CPU SMDCPU
 log "measuring: wrk -t1 -c$CONNS -d$DURATION --latency after a $WARMUP warm-up, $REPS runs per peer and size, alternating"
 for size in 1k 200k; do
 	for rep in $(seq "$REPS"); do
@@ -239,15 +239,20 @@ for size in 1k 200k; do
 			run_child "${WRK[@]}" "-d$WARMUP" "${URL[$peer,$size]}" >/dev/null 2>&1 || die "wrk warm-up failed ($peer)"
 			# shellcheck disable=SC2086 # PEER_PIDS holds a list
 			t0=$(cpu_ticks ${PEER_PIDS[$peer]})
+			a0=$(cpu_ticks "$SMD_AUTH_PID")
 			run_child "${WRK[@]}" "-d$DURATION" "${URL[$peer,$size]}" >"$f" 2>&1 || die "wrk failed: $(cat "$f")"
 			# shellcheck disable=SC2086
 			t1=$(cpu_ticks ${PEER_PIDS[$peer]})
+			a1=$(cpu_ticks "$SMD_AUTH_PID")
 			if grep -q 'Non-2xx' "$f"; then die "$peer $size: non-2xx answers under load: $(grep Non-2xx "$f")"; fi
 			rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$f")
 			p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
 			p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
 			n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$f")
 			cpu=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+			if [ "$peer" = authreq ]; then
+				SMDCPU[$size]+="$(awk -v t="$((a1 - a0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }') "
+			fi
 			RPS[$peer,$size]+="$rps "
 			P50[$peer,$size]+="$p50 "
 			P99[$peer,$size]+="$p99 "
@@ -289,6 +294,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 			"$(ratio "$(med "${RPS[caddysmd,$size]}")" "$(med "${RPS[caddy,$size]}")")" \
 			"$(ratio "$(med "${CPU[caddysmd,$size]}")" "$(med "${CPU[caddy,$size]}")")"
 	done
+	echo
+	echo "Of authreq's CPU per request, smd's (the rest is nginx's): $(for size in 1k 200k; do printf '%s %.1f µs of %.1f; ' "$size" "$(med "${SMDCPU[$size]}")" "$(med "${CPU[authreq,$size]}")"; done)"
 	echo
 	echo "Raw wrk outputs: bench/out-dropin/. Command: \`bench/dropin.sh\` (DURATION=$DURATION REPS=$REPS CONNS=$CONNS)."
 } >"$RESULTS"
