@@ -3,11 +3,13 @@ package edge
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/revocation"
+	"github.com/smd-media/smd/token"
 	"github.com/smd-media/smd/token/smde"
 )
 
@@ -165,4 +167,47 @@ func TestAuthHeaderNamesCanonical(t *testing.T) {
 			t.Errorf("%q is not canonical (%q)", n, c)
 		}
 	}
+}
+
+// FuzzAuthRequest: whatever a proxy (or someone reaching the auth
+// listener) puts in the headers that describe the original request, the
+// answer is a verdict (200 with an origin path that is normalized and
+// under a route, or a refusal without a body), never a panic.
+func FuzzAuthRequest(f *testing.F) {
+	tok := "/" + strings.Repeat("a", 20) + ".eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln"
+	for _, s := range [][3]string{
+		{tok + "/vod/a.ts", "GET", "192.0.2.1"},
+		{"/vod/../../etc", "HEAD", "192.0.2.1, 10.0.0.1"},
+		{"/public/a%20b.jpg?x=1#f", "", ""},
+		{"//x", "POST", "::1"},
+		{"", "GET", "not an address"},
+		{"/public/\x00", "G\x00T", ","},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	e, err := New(Config{Auth: true, AuthPathPrefix: "/.smd-auth", TrustedProxies: []string{"10.0.0.0/8"},
+		Routes: []Route{{Prefix: "/vod/"}, {Prefix: "/public/", Mode: ModeOff}}}, Deps{Keys: testKeys})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, uri, method, xff string) {
+		r := httptest.NewRequest("GET", "/.smd-auth", nil)
+		r.RemoteAddr = "10.0.0.2:1"
+		r.Header = http.Header{"X-Original-Uri": {uri}, "X-Original-Method": {method}, "X-Forwarded-For": {xff}}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		switch w.Code {
+		case 200:
+			p := w.Header().Get(HeaderOriginPath)
+			if n, err := token.NormalizePath(p); err != nil || n != p || !strings.HasPrefix(p, "/public/") && !strings.HasPrefix(p, "/vod/") {
+				t.Fatalf("allowed %q with origin path %q", uri, p)
+			}
+		case 400, 401, 403, 404, 405:
+			if w.Body.Len() != 0 {
+				t.Fatalf("a refusal with a body: %q", w.Body)
+			}
+		default:
+			t.Fatalf("status %d for %q %q %q", w.Code, uri, method, xff)
+		}
+	})
 }
