@@ -15,8 +15,8 @@ func TestCaddyForwardAuth(t *testing.T) {
 	caddy := requireProgram(t, "caddy")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	n, cfg, rec, originAddr := startAuthServe(t)
-	api := adminClient(t, cfg.DataDir, "http://"+n.Edge.Addr)
+	s := startAuthServe(t)
+	n, api, rec, originAddr := s.n, s.api, s.rec, s.originAddr
 
 	dir := t.TempDir()
 	addr := freeLoopback(t)

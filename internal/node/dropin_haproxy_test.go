@@ -17,8 +17,8 @@ func TestHAProxyAuth(t *testing.T) {
 	haproxy := requireProgram(t, "haproxy")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	n, cfg, rec, originAddr := startAuthServe(t)
-	api := adminClient(t, cfg.DataDir, "http://"+n.Edge.Addr)
+	s := startAuthServe(t)
+	n, api, rec, originAddr := s.n, s.api, s.rec, s.originAddr
 
 	dir := t.TempDir()
 	addr := freeLoopback(t)

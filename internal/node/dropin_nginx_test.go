@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,30 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/smd-media/smd/internal/config"
-	"github.com/smd-media/smd/internal/origin"
 )
-
-// startAuthServe runs smd serve in auth mode (embedded NATS, the API on
-// its listener, the auth answers on the rest) for proxies on loopback.
-// The origin is recorded; the origin's and smd's addresses are returned.
-func startAuthServe(t *testing.T) (n *Node, cfg *config.Serve, rec *pathRecorder, originAddr string) {
-	t.Helper()
-	o, err := origin.New(origin.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec = &pathRecorder{next: o}
-	os := httptest.NewServer(rec)
-	t.Cleanup(os.Close)
-	cfg = serveConfig(t, true, os.URL)
-	cfg.Mode = config.EdgeAuth
-	cfg.Routes = nil // auth mode's default: "/" enforced
-	cfg.TrustedProxies = []string{"127.0.0.1/32"}
-	n = startServe(t, cfg)
-	return n, cfg, rec, strings.TrimPrefix(os.URL, "http://")
-}
 
 // TestNginxAuthRequest runs deploy/nginx/smd-auth.conf with Debian's
 // nginx in front of smd in auth mode: nginx caches and serves, smd
@@ -47,8 +23,8 @@ func TestNginxAuthRequest(t *testing.T) {
 	nginx := requireProgram(t, "nginx")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	n, cfg, rec, originAddr := startAuthServe(t)
-	api := adminClient(t, cfg.DataDir, "http://"+n.Edge.Addr)
+	s := startAuthServe(t)
+	n, api, rec, originAddr := s.n, s.api, s.rec, s.originAddr
 
 	dir := t.TempDir()
 	addr := freeLoopback(t)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/control/client"
+	"github.com/smd-media/smd/internal/origin"
 )
 
 // Helpers of the drop-in tests: real proxies (Debian's nginx, Caddy,
@@ -339,4 +342,31 @@ func (p *viaProxy) checkCommon(proxy string, revocations int) string {
 		t.Errorf("median revocation delay at %s %v, target 100 ms", proxy, med)
 	}
 	return master
+}
+
+// authServe is smd serve in auth mode (embedded NATS, the API on its
+// listener, the auth answers on the rest) for a proxy on loopback, in
+// front of the sample origin, whose requests are recorded.
+type authServe struct {
+	n          *Node
+	api        *client.Client
+	rec        *pathRecorder
+	originAddr string
+}
+
+func startAuthServe(t *testing.T) authServe {
+	t.Helper()
+	o, err := origin.New(origin.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &pathRecorder{next: o}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	cfg := serveConfig(t, true, srv.URL)
+	cfg.Mode = config.EdgeAuth
+	cfg.Routes = nil // auth mode's default: "/" enforced
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	n := startServe(t, cfg)
+	return authServe{n: n, api: adminClient(t, cfg.DataDir, "http://"+n.Edge.Addr), rec: rec, originAddr: strings.TrimPrefix(srv.URL, "http://")}
 }
