@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -158,6 +159,46 @@ type TLS struct {
 	// CertFile and KeyFile are PEM files; the certificate file may hold the chain.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Reload is how often the two files are checked for changes (0: never;
+	// SIGHUP only); a new pair is used for new handshakes, open
+	// connections keep theirs. They are also read again on SIGHUP.
+	Reload Duration `yaml:"reload"`
+	// MinVersion is the lowest TLS version accepted: "1.2" (the default)
+	// or "1.3".
+	MinVersion string `yaml:"min_version"`
+	// CipherSuites are the TLS 1.2 cipher suites accepted, by their
+	// standard names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ...);
+	// empty: Go's secure defaults. TLS 1.3's suites are not configurable.
+	CipherSuites []string `yaml:"cipher_suites"`
+}
+
+// TLSVersion is the crypto/tls constant of a min_version value.
+func TLSVersion(v string) (uint16, bool) {
+	switch v {
+	case "", "1.2":
+		return tls.VersionTLS12, true
+	case "1.3":
+		return tls.VersionTLS13, true
+	}
+	return 0, false
+}
+
+// CipherSuiteIDs are the IDs of cipher suite names; insecure suites and
+// unknown names are refused.
+func CipherSuiteIDs(names []string) ([]uint16, error) {
+	secure := map[string]uint16{}
+	for _, c := range tls.CipherSuites() {
+		secure[c.Name] = c.ID
+	}
+	ids := make([]uint16, 0, len(names))
+	for _, n := range names {
+		id, ok := secure[n]
+		if !ok {
+			return nil, fmt.Errorf("%q is not a secure TLS cipher suite's name (see Go's crypto/tls.CipherSuites)", n)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // Admin is the admin listener.
@@ -373,6 +414,7 @@ func DefaultEdge() Edge {
 		ID:            host,
 		Listen:        ":8080",
 		Admin:         Admin{Listen: "127.0.0.1:9090"},
+		TLS:           TLS{Reload: Duration(30 * time.Second), MinVersion: "1.2"},
 		RevokedReload: Duration(5 * time.Second),
 		KeysReload:    Duration(5 * time.Second),
 		Geo:           Geo{Source: "none"},
@@ -438,6 +480,15 @@ func (c *Edge) Validate() error {
 	}
 	if c.TLS.Listen != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		bad("tls", "listen is set but cert_file or key_file is not")
+	}
+	if c.TLS.Reload < 0 {
+		bad("tls.reload", "must not be negative")
+	}
+	if _, ok := TLSVersion(c.TLS.MinVersion); !ok {
+		bad("tls.min_version", "%q is not 1.2 or 1.3", c.TLS.MinVersion)
+	}
+	if _, err := CipherSuiteIDs(c.TLS.CipherSuites); err != nil {
+		bad("tls.cipher_suites", "%v", err)
 	}
 	auth := false
 	switch c.Mode {

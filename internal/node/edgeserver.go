@@ -20,6 +20,7 @@ import (
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/cache"
+	"github.com/smd-media/smd/internal/certs"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/connlimit"
 	"github.com/smd-media/smd/internal/edge"
@@ -277,11 +278,10 @@ func (s *EdgeServer) start(ctx context.Context) error {
 		}
 	}
 	if cfg.TLS.Listen != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		tc, err := s.tlsConfig(ctx, reg)
 		if err != nil {
-			return fmt.Errorf("tls: %w", err)
+			return err
 		}
-		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		hs := srv(media)
 		hs.TLSConfig = tc
 		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, hs, tc, lim.Listener); err != nil {
@@ -295,6 +295,32 @@ func (s *EdgeServer) start(ctx context.Context) error {
 	}
 	s.log.Info("edge started", "id", cfg.ID, "http", s.Addr, "https", s.TLSAddr, "admin", s.AdminAddr, "routes", len(cfg.Routes), "max_connections", maxConns)
 	return nil
+}
+
+// tlsConfig is the HTTPS listener's configuration: the certificate from
+// its files, reloaded when they change (and on SIGHUP) without closing a
+// connection; the configured minimum version and TLS 1.2 suites.
+func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (*tls.Config, error) {
+	cfg := s.cfg.TLS
+	r, err := certs.New(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s.goRun(func() error { return r.Run(ctx, cfg.Reload.D(), s.log) })
+	s.rereads = append(s.rereads, r.Reread)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_tls_certificate_expiry_seconds", Help: "When the HTTPS certificate held expires, in Unix seconds."},
+			func() float64 { return float64(r.NotAfter().Unix()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_tls_certificate_loads_total", Help: "HTTPS certificates loaded from their files (the first included)."},
+			func() float64 { return float64(r.Loads()) }),
+	)
+	minVersion, _ := config.TLSVersion(cfg.MinVersion) // validated
+	suites, _ := config.CipherSuiteIDs(cfg.CipherSuites)
+	tc := &tls.Config{GetCertificate: r.GetCertificate, MinVersion: minVersion, NextProtos: []string{"h2", "http/1.1"}}
+	if len(suites) > 0 {
+		tc.CipherSuites = suites
+	}
+	return tc, nil
 }
 
 // startCache makes the object cache, the pipeline's fetcher.

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/smd-media/smd/internal/certs/certstest"
+	"github.com/smd-media/smd/internal/config"
 )
 
 // deployDir is the repository's deploy/ folder.
@@ -122,6 +125,11 @@ func TestMonitoringNamesExportedMetrics(t *testing.T) {
 	}
 
 	cfg := serveConfig(t, true, sampleOrigin(t))
+	// HTTPS on, so that the certificate's series exist.
+	certDir := t.TempDir()
+	cf, kf := filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")
+	certstest.Write(t, cf, kf, 1)
+	cfg.TLS = config.TLS{Listen: "127.0.0.1:0", CertFile: cf, KeyFile: kf, Reload: config.Duration(time.Minute), MinVersion: "1.2"}
 	n := startServe(t, cfg)
 	// A request, so that the per-verdict and per-result series exist.
 	if st := status(t, "http://"+n.Edge.Addr+"/vod/m1/master.m3u8"); st != 401 {

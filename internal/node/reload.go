@@ -21,8 +21,9 @@ var reloadable = map[string]bool{
 // geo.source between none and headers) take effect for the next requests.
 // It returns the keys that differ but need a restart (listeners, files,
 // cache, NATS, ...), which keep their running values. A configuration the
-// pipeline refuses changes nothing. The key file and the revoked file
-// (when the edge has them) are read again at once, changed or not.
+// pipeline refuses changes nothing. The key file, the revoked file and the
+// TLS certificate files (when the edge has them) are read again at once,
+// changed or not.
 func (s *EdgeServer) Reload(cfg *config.Edge) (restart []string, err error) {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()

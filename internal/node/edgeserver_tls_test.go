@@ -1,0 +1,116 @@
+package node_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/smd-media/smd/internal/certs/certstest"
+	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/token/smde"
+)
+
+// TestTLSReloadKeepsConnections: the HTTPS certificate is replaced on
+// SIGHUP (Reload) and when its files change, while the edge serves: a
+// connection opened before keeps working (HTTP/1.1 keep-alive and HTTP/2)
+// with the certificate it shook hands with, and new connections get the
+// new one. The minimum version is enforced.
+func TestTLSReloadKeepsConnections(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "media") }))
+	defer origin.Close()
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := certstest.Write(t, cf, kf, 1)
+	var cfg *config.Edge
+	s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+		c.TLS = config.TLS{Listen: "127.0.0.1:0", CertFile: cf, KeyFile: kf, Reload: config.Duration(20 * time.Millisecond), MinVersion: "1.2"}
+		cfg = c
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(first)
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	url := "https://" + s.TLSAddr + "/" + seg + "/vod/a.m4s"
+
+	// get fetches url with c and returns the serial of the certificate of
+	// the connection it used, and whether the connection was reused.
+	get := func(c *http.Client) (serial int64, reused bool) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		}))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.TLS.PeerCertificates[0].SerialNumber.Int64(), reused
+	}
+	client := func(h2 bool, pool *x509.CertPool) *http.Client {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	h1, h2 := client(false, pool), client(true, pool)
+	for _, c := range []*http.Client{h1, h2} {
+		if sn, _ := get(c); sn != 1 {
+			t.Fatalf("before: serial %d", sn)
+		}
+	}
+
+	// SIGHUP: the files hold a new pair; Reload reads them at once.
+	second := certstest.Write(t, cf, kf, 2)
+	pool.AddCert(second)
+	if _, err := s.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if sn, _ := get(client(true, pool)); sn == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("new connections still get the old certificate")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for name, c := range map[string]*http.Client{"HTTP/1.1": h1, "HTTP/2": h2} {
+		sn, reused := get(c)
+		if !reused || sn != 1 {
+			t.Errorf("%s: the connection opened before the reload: reused %v, serial %d; want it kept, with its certificate", name, reused, sn)
+		}
+	}
+
+	// The files change again: the periodic check loads them.
+	third := certstest.Write(t, cf, kf, 3)
+	pool.AddCert(third)
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if sn, _ := get(client(false, pool)); sn == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the changed files were not loaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// TLS 1.1 is refused.
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}}, Timeout: 5 * time.Second}
+	if resp, err := old.Get(url); err == nil {
+		resp.Body.Close()
+		t.Fatal("a TLS 1.1 client was served")
+	}
+}
