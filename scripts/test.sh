@@ -125,6 +125,19 @@ if [ ! -x "$vgw_dir/versitygw" ]; then
 	record "build versitygw" "$rc"
 fi
 
+# The ACME server of the certificate tests (internal/acme/pebbletest):
+# Let's Encrypt's pebble and its DNS server, built from the Go module
+# proxy once per machine, here rather than inside a test.
+pebble_version=$(sed -n 's/^const Version = "\(.*\)"$/\1/p' internal/acme/pebbletest/pebbletest.go)
+pebble_dir="${XDG_CACHE_HOME:-$HOME/.cache}/smd-test/pebble-$pebble_version"
+if [ ! -x "$pebble_dir/pebble-challtestsrv" ]; then
+	step "building pebble $pebble_version (the ACME server of the certificate tests)"
+	rc=0
+	GOBIN="$pebble_dir" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install "github.com/letsencrypt/pebble/v2/cmd/pebble@$pebble_version" \
+		"github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$pebble_version" || rc=$?
+	record "build pebble" "$rc"
+fi
+
 step "go test -race -count=1 ./..."
 rc=0
 go test -race -count=1 ./... || rc=$?

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,7 +171,35 @@ type TLS struct {
 	// standard names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ...);
 	// empty: Go's secure defaults. TLS 1.3's suites are not configurable.
 	CipherSuites []string `yaml:"cipher_suites"`
+	// ACME gets and renews the certificate from an ACME CA instead of
+	// cert_file and key_file.
+	ACME ACME `yaml:"acme"`
 }
+
+// ACME configures automatic certificates (internal/acme).
+type ACME struct {
+	// Domains to get a certificate for; setting them turns ACME on.
+	Domains []string `yaml:"domains"`
+	// Email is the ACME account's contact; optional.
+	Email string `yaml:"email"`
+	// CA is the directory URL; Let's Encrypt's production CA when empty.
+	CA string `yaml:"ca"`
+	// CARootFile holds PEM roots to trust for the CA's API (a private
+	// CA); optional.
+	CARootFile string `yaml:"ca_root_file"`
+	// Challenges the edge answers: http-01 (on listen), tls-alpn-01 (on
+	// tls.listen); both when empty.
+	Challenges []string `yaml:"challenges"`
+	// StorageDir keeps the account and the certificates. Default:
+	// <data_dir>/acme.
+	StorageDir string `yaml:"storage_dir"`
+	// RenewCheckInterval is how often certificates are checked for
+	// renewal; 0: every 10 minutes.
+	RenewCheckInterval Duration `yaml:"renew_check_interval"`
+}
+
+// Enabled reports whether ACME manages the certificate.
+func (a *ACME) Enabled() bool { return len(a.Domains) > 0 }
 
 // TLSVersion is the crypto/tls constant of a min_version value.
 func TLSVersion(v string) (uint16, bool) {
@@ -478,8 +507,36 @@ func (c *Edge) Validate() error {
 	if c.Listen == "" && c.TLS.Listen == "" {
 		bad("listen", "neither listen nor tls.listen is set")
 	}
-	if c.TLS.Listen != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
-		bad("tls", "listen is set but cert_file or key_file is not")
+	if a := c.TLS.ACME; a.Enabled() {
+		if c.TLS.CertFile != "" || c.TLS.KeyFile != "" {
+			bad("tls.acme", "set together with cert_file or key_file: the certificate comes from one of them; remove one")
+		}
+		if c.TLS.Listen == "" {
+			bad("tls.acme", "set but tls.listen is not")
+		}
+		for i, ch := range a.Challenges {
+			if ch != "http-01" && ch != "tls-alpn-01" {
+				bad(fmt.Sprintf("tls.acme.challenges[%d]", i), "%q is not http-01 or tls-alpn-01", ch)
+			}
+		}
+		if c.Listen == "" && slices.Equal(a.Challenges, []string{"http-01"}) {
+			bad("tls.acme.challenges", "only http-01, but listen (plain HTTP, where the CA validates it) is off")
+		}
+		if a.CA != "" {
+			if u, err := url.Parse(a.CA); err != nil || u.Scheme != "https" || u.Host == "" {
+				bad("tls.acme.ca", "%q is not an https:// ACME directory URL", a.CA)
+			}
+		}
+		for i, d := range a.Domains {
+			if d == "" || strings.ContainsAny(d, "/: ") {
+				bad(fmt.Sprintf("tls.acme.domains[%d]", i), "%q is not a domain name", d)
+			}
+		}
+		if a.RenewCheckInterval < 0 {
+			bad("tls.acme.renew_check_interval", "must not be negative")
+		}
+	} else if c.TLS.Listen != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		bad("tls", "listen is set but cert_file or key_file is not (or tls.acme.domains)")
 	}
 	if c.TLS.Reload < 0 {
 		bad("tls.reload", "must not be negative")

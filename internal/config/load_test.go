@@ -126,6 +126,21 @@ func TestEdgeValidate(t *testing.T) {
 		{"tls insecure suite", func(c *Edge) { c.TLS.CipherSuites = []string{"TLS_RSA_WITH_RC4_128_SHA"} }, "tls.cipher_suites"},
 		{"tls unknown suite", func(c *Edge) { c.TLS.CipherSuites = []string{"AES"} }, "tls.cipher_suites"},
 		{"tls negative reload", func(c *Edge) { c.TLS.Reload = -1 }, "tls.reload"},
+		{"acme", func(c *Edge) { c.TLS.Listen = ":8443"; c.TLS.ACME.Domains = []string{"cdn.example.com"} }, ""},
+		{"acme and files", func(c *Edge) {
+			c.TLS = TLS{Listen: ":8443", CertFile: "c.pem", KeyFile: "k.pem", ACME: ACME{Domains: []string{"cdn.example.com"}}}
+		}, "tls.acme: set together with cert_file"},
+		{"acme without tls.listen", func(c *Edge) { c.TLS.ACME.Domains = []string{"cdn.example.com"} }, "tls.acme: set but tls.listen"},
+		{"acme bad challenge", func(c *Edge) {
+			c.TLS.Listen, c.TLS.ACME = ":8443", ACME{Domains: []string{"a.example"}, Challenges: []string{"dns-01"}}
+		}, "tls.acme.challenges[0]"},
+		{"acme http-01 without listen", func(c *Edge) {
+			c.Listen, c.TLS.Listen, c.TLS.ACME = "", ":8443", ACME{Domains: []string{"a.example"}, Challenges: []string{"http-01"}}
+		}, "tls.acme.challenges"},
+		{"acme plain CA", func(c *Edge) {
+			c.TLS.Listen, c.TLS.ACME = ":8443", ACME{Domains: []string{"a.example"}, CA: "http://ca.example/dir"}
+		}, "tls.acme.ca"},
+		{"acme bad domain", func(c *Edge) { c.TLS.Listen, c.TLS.ACME = ":8443", ACME{Domains: []string{"a.example/x"}} }, "tls.acme.domains[0]"},
 		{"auth mode", func(c *Edge) { c.Mode = EdgeAuth }, ""},
 		{"auth mode without routes", func(c *Edge) { c.Mode = EdgeAuth; c.Routes = nil }, ""},
 		{"auth mode without routes needs keys", func(c *Edge) { c.Mode = EdgeAuth; c.Routes = nil; c.KeysFile = "" }, "keys_file"},

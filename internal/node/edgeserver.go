@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/smd-media/smd/internal/accesslog"
+	"github.com/smd-media/smd/internal/acme"
 	"github.com/smd-media/smd/internal/cache"
 	"github.com/smd-media/smd/internal/certs"
 	"github.com/smd-media/smd/internal/config"
@@ -57,6 +61,8 @@ type EdgeServer struct {
 	cfgMu sync.Mutex
 	// rereads have the key file and the revoked file read again (Reload).
 	rereads []func()
+	// acme manages the HTTPS certificate when tls.acme is set.
+	acme *acme.Manager
 }
 
 // EdgeExtras are what a process running more than an edge (smd serve,
@@ -236,10 +242,22 @@ func (s *EdgeServer) start(ctx context.Context) error {
 	)
 	var media http.Handler = h1.Strict(s.Edge, countRefusal)
 	var handoff func(*http.Request) bool
-	prefixes := mountPrefixes(s.extras.Mount)
-	fallback := s.extras.Mount["/"]
+	mount := maps.Clone(s.extras.Mount)
+	if cfg.TLS.ACME.Enabled() {
+		// The CA's HTTP-01 requests, on the plain listener, before any
+		// route (no token in them).
+		if s.acme, err = s.newACME(); err != nil {
+			return err
+		}
+		if mount == nil {
+			mount = map[string]http.Handler{}
+		}
+		mount[acmeChallengePrefix] = s.acme.HTTPHandler(http.NotFoundHandler())
+	}
+	prefixes := mountPrefixes(mount)
+	fallback := mount["/"]
 	if len(prefixes) > 0 || fallback != nil {
-		media = mounts(s.extras.Mount, prefixes, fallback, s.Edge.Claims, media)
+		media = mounts(mount, prefixes, fallback, s.Edge.Claims, media)
 		handoff = func(r *http.Request) bool {
 			return mounted(prefixes, r.URL.Path) || fallback != nil && !s.Edge.Claims(r)
 		}
@@ -293,6 +311,11 @@ func (s *EdgeServer) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.acme != nil {
+		if err := s.acme.Start(ctx, port(s.Addr), port(s.TLSAddr)); err != nil {
+			return err
+		}
+	}
 	s.log.Info("edge started", "id", cfg.ID, "http", s.Addr, "https", s.TLSAddr, "admin", s.AdminAddr, "routes", len(cfg.Routes), "max_connections", maxConns)
 	return nil
 }
@@ -302,6 +325,23 @@ func (s *EdgeServer) start(ctx context.Context) error {
 // connection; the configured minimum version and TLS 1.2 suites.
 func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (*tls.Config, error) {
 	cfg := s.cfg.TLS
+	minVersion, _ := config.TLSVersion(cfg.MinVersion) // validated
+	suites, _ := config.CipherSuiteIDs(cfg.CipherSuites)
+	if s.acme != nil {
+		tc := s.acme.TLSConfig() // its NextProtos answer TLS-ALPN-01
+		tc.MinVersion, tc.NextProtos = minVersion, append([]string{"h2", "http/1.1"}, tc.NextProtos...)
+		if len(suites) > 0 {
+			tc.CipherSuites = suites
+		}
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_tls_certificate_expiry_seconds", Help: "When the HTTPS certificate held expires, in Unix seconds (0 while ACME has not issued one)."},
+			func() float64 {
+				if t := s.acme.NotAfter(); !t.IsZero() {
+					return float64(t.Unix())
+				}
+				return 0
+			}))
+		return tc, nil
+	}
 	r, err := certs.New(cfg.CertFile, cfg.KeyFile)
 	if err != nil {
 		return nil, err
@@ -314,13 +354,37 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_tls_certificate_loads_total", Help: "HTTPS certificates loaded from their files (the first included)."},
 			func() float64 { return float64(r.Loads()) }),
 	)
-	minVersion, _ := config.TLSVersion(cfg.MinVersion) // validated
-	suites, _ := config.CipherSuiteIDs(cfg.CipherSuites)
 	tc := &tls.Config{GetCertificate: r.GetCertificate, MinVersion: minVersion, NextProtos: []string{"h2", "http/1.1"}}
 	if len(suites) > 0 {
 		tc.CipherSuites = suites
 	}
 	return tc, nil
+}
+
+// acmeChallengePrefix is where an ACME CA asks for HTTP-01 answers.
+const acmeChallengePrefix = "/.well-known/acme-challenge/"
+
+// newACME prepares the certificates an ACME CA issues (tls.acme).
+func (s *EdgeServer) newACME() (*acme.Manager, error) {
+	a := s.cfg.TLS.ACME
+	dir := a.StorageDir
+	if dir == "" {
+		dir = filepath.Join(s.cfg.DataDir, "acme")
+	}
+	return acme.New(acme.Config{
+		Domains: a.Domains, Email: a.Email, CA: a.CA, CARootFile: a.CARootFile, Challenges: a.Challenges,
+		StorageDir: dir, RenewCheckInterval: a.RenewCheckInterval.D(), Log: s.log,
+	})
+}
+
+// port is the port of a bound host:port, 0 for "".
+func port(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // startCache makes the object cache, the pipeline's fetcher.
@@ -460,6 +524,9 @@ func (s *EdgeServer) Close() error {
 		}
 		if s.geo != nil {
 			errs = append(errs, s.geo.Close())
+		}
+		if s.acme != nil {
+			s.acme.Stop()
 		}
 		s.closeErr = errors.Join(errs...)
 	})
