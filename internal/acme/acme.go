@@ -126,7 +126,9 @@ func (m *Manager) TLSConfig() *tls.Config { return m.cfg.TLSConfig() }
 
 // HTTPHandler answers HTTP-01 challenges and passes every other request
 // to next.
-func (m *Manager) HTTPHandler(next http.Handler) http.Handler { return m.issuer.HTTPChallengeHandler(next) }
+func (m *Manager) HTTPHandler(next http.Handler) http.Handler {
+	return m.issuer.HTTPChallengeHandler(next)
+}
 
 // Start gets (or loads from storage) the certificates in the background
 // and keeps renewing them; the listeners must be up, since the CA
