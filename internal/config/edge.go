@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -174,6 +175,18 @@ type TLS struct {
 	// ACME gets and renews the certificate from an ACME CA instead of
 	// cert_file and key_file.
 	ACME ACME `yaml:"acme"`
+	// HTTP3 serves HTTP/3 over QUIC beside the HTTPS listener.
+	HTTP3 HTTP3 `yaml:"http3"`
+}
+
+// HTTP3 is the QUIC listener.
+type HTTP3 struct {
+	// Listen is the UDP address, usually tls.listen's; empty: off.
+	Listen string `yaml:"listen"`
+	// AdvertisePort is the UDP port announced in Alt-Svc on HTTPS
+	// responses (the one viewers reach, behind a load balancer); 0: the
+	// listener's.
+	AdvertisePort int `yaml:"advertise_port"`
 }
 
 // ACME configures automatic certificates (internal/acme).
@@ -506,6 +519,17 @@ func (c *Edge) Validate() error {
 	}
 	if c.Listen == "" && c.TLS.Listen == "" {
 		bad("listen", "neither listen nor tls.listen is set")
+	}
+	if h := c.TLS.HTTP3; h.Listen != "" {
+		if c.TLS.Listen == "" {
+			bad("tls.http3.listen", "set but tls.listen is not: HTTP/3 is announced on the HTTPS listener's answers")
+		}
+		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+			bad("tls.http3.listen", "%q is not a host:port", h.Listen)
+		}
+	}
+	if p := c.TLS.HTTP3.AdvertisePort; p < 0 || p > 65535 {
+		bad("tls.http3.advertise_port", "%d is not a port", p)
 	}
 	if a := c.TLS.ACME; a.Enabled() {
 		if c.TLS.CertFile != "" || c.TLS.KeyFile != "" {

@@ -126,6 +126,14 @@ func TestEdgeValidate(t *testing.T) {
 		{"tls insecure suite", func(c *Edge) { c.TLS.CipherSuites = []string{"TLS_RSA_WITH_RC4_128_SHA"} }, "tls.cipher_suites"},
 		{"tls unknown suite", func(c *Edge) { c.TLS.CipherSuites = []string{"AES"} }, "tls.cipher_suites"},
 		{"tls negative reload", func(c *Edge) { c.TLS.Reload = -1 }, "tls.reload"},
+		{"http3", func(c *Edge) {
+			c.TLS = TLS{Listen: ":8443", CertFile: "c", KeyFile: "k", HTTP3: HTTP3{Listen: ":8443"}}
+		}, ""},
+		{"http3 without tls", func(c *Edge) { c.TLS.HTTP3.Listen = ":8443" }, "tls.http3.listen: set but tls.listen"},
+		{"http3 bad address", func(c *Edge) {
+			c.TLS = TLS{Listen: ":8443", CertFile: "c", KeyFile: "k", HTTP3: HTTP3{Listen: "8443"}}
+		}, "tls.http3.listen"},
+		{"http3 bad port", func(c *Edge) { c.TLS.HTTP3.AdvertisePort = 70000 }, "tls.http3.advertise_port"},
 		{"acme", func(c *Edge) { c.TLS.Listen = ":8443"; c.TLS.ACME.Domains = []string{"cdn.example.com"} }, ""},
 		{"acme and files", func(c *Edge) {
 			c.TLS = TLS{Listen: ":8443", CertFile: "c.pem", KeyFile: "k.pem", ACME: ACME{Domains: []string{"cdn.example.com"}}}

@@ -9,14 +9,14 @@ import (
 // Strict is net/http's side of the lean server's refusals: a handler that
 // answers a request Refusal refuses as the lean server does (the status
 // and its text, Allow on a 405, the connection closed) and passes the
-// others to next. HTTP/2 requests get the Host check only. refused, when
+// others to next. HTTP/2 and HTTP/3 requests get the Host check only. refused, when
 // set, is told the code of each refusal it makes (a Guard counts its own).
 func Strict(next http.Handler, refused func(code string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var perr *protoError
 		guarded := false
 		switch {
-		case r.ProtoMajor == 2:
+		case r.ProtoMajor == 2 || r.ProtoMajor == 3:
 			if !ValidHost(r.Host) {
 				perr = errBadHost
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/smd-media/smd/internal/accesslog"
 	"github.com/smd-media/smd/internal/acme"
@@ -43,6 +44,8 @@ type EdgeServer struct {
 	Edge *edge.Edge
 	// Addr, TLSAddr and AdminAddr are the bound addresses ("" when off).
 	Addr, TLSAddr, AdminAddr string
+	// HTTP3Addr is the bound UDP address of HTTP/3 ("" when off).
+	HTTP3Addr string
 
 	cfg      *config.Edge
 	log      *slog.Logger
@@ -63,6 +66,8 @@ type EdgeServer struct {
 	rereads []func()
 	// acme manages the HTTPS certificate when tls.acme is set.
 	acme *acme.Manager
+	// h3 serves HTTP/3 when tls.http3.listen is set.
+	h3 *http3.Server
 }
 
 // EdgeExtras are what a process running more than an edge (smd serve,
@@ -300,7 +305,19 @@ func (s *EdgeServer) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		hs := srv(media)
+		tlsMedia := media
+		if cfg.TLS.HTTP3.Listen != "" {
+			h3, err := s.listenHTTP3(tc, media)
+			if err != nil {
+				return err
+			}
+			// HTTPS answers announce HTTP/3 (Alt-Svc).
+			tlsMedia = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h3.SetQUICHeaders(w.Header())
+				media.ServeHTTP(w, r)
+			})
+		}
+		hs := srv(tlsMedia)
 		hs.TLSConfig = tc
 		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, hs, tc, lim.Listener); err != nil {
 			return err
@@ -359,6 +376,34 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 		tc.CipherSuites = suites
 	}
 	return tc, nil
+}
+
+// listenHTTP3 serves HTTP/3 over QUIC on tls.http3.listen (UDP) with the
+// HTTPS listener's certificate and the same handler: the same pipeline
+// and checks.
+func (s *EdgeServer) listenHTTP3(tc *tls.Config, h http.Handler) (*http3.Server, error) {
+	cfg := s.cfg
+	pc, err := net.ListenPacket("udp", cfg.TLS.HTTP3.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s (udp): %w", cfg.TLS.HTTP3.Listen, err)
+	}
+	h3 := &http3.Server{
+		Handler:        h,
+		TLSConfig:      http3.ConfigureTLSConfig(tc),
+		Port:           cfg.TLS.HTTP3.AdvertisePort,
+		MaxHeaderBytes: int(cfg.Server.MaxHeaderBytes),
+		IdleTimeout:    cfg.Server.IdleTimeout.D(),
+		Logger:         s.log.With("part", "http3"),
+	}
+	s.HTTP3Addr = pc.LocalAddr().String()
+	s.h3 = h3
+	s.goRun(func() error {
+		if err := h3.Serve(pc); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("serve %s (http/3): %w", s.HTTP3Addr, err)
+		}
+		return nil
+	})
+	return h3, nil
 }
 
 // acmeChallengePrefix is where an ACME CA asks for HTTP-01 answers.
@@ -510,6 +555,12 @@ func (s *EdgeServer) Close() error {
 			if err := hs.Shutdown(ctx); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if s.h3 != nil {
+			if err := s.h3.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				errs = append(errs, err)
+			}
+			s.h3.Close()
 		}
 		s.cancel()
 		s.wg.Wait()
