@@ -3,6 +3,7 @@ package h1
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -120,6 +121,9 @@ func (c *conn) release() {
 
 func (c *conn) serve() {
 	defer c.end()
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.startTLS(tc) {
+		return
+	}
 	c.rp = readBufs.Get().(*[]byte)
 	c.rbuf = *c.rp
 	c.wp = writeBufs.Get().(*[]byte)
@@ -144,6 +148,40 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// startTLS completes the handshake of a TLS connection within
+// ReadHeaderTimeout (a slow handshake is a slowloris too) and reports
+// whether this server serves it: a client that chose HTTP/2 (ALPN h2) is
+// handed, before a byte of HTTP, to Fallback, whose net/http serves
+// HTTP/2 on a *tls.Conn; HTTP/1.1 stays here, its requests carrying the
+// connection's TLS state.
+func (c *conn) startTLS(tc *tls.Conn) bool {
+	ctx := context.Context(c.ctx)
+	if d := c.s.ReadHeaderTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if c.s.Refused != nil {
+			c.s.Refused(codeTLSHandshake)
+		}
+		return false
+	}
+	st := tc.ConnectionState()
+	if st.NegotiatedProtocol == "h2" {
+		if c.s.handoff == nil {
+			return false // no HTTP/2 server: close (the client offered h2 we did not)
+		}
+		c.s.untrack(c)
+		if c.s.handoff.give(tc) {
+			c.handedOff = true
+		}
+		return false
+	}
+	c.tmpl.TLS = &st
+	return true
 }
 
 // end closes the connection (unless handed off) and forgets it.

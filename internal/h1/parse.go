@@ -195,6 +195,10 @@ var errTLS = errors.New("h1: TLS handshake on a plain HTTP connection")
 // codeTLS is the refusal code of errTLS (Server.Refused).
 const codeTLS = "tls_handshake"
 
+// codeTLSHandshake is the refusal code of a TLS handshake that failed or
+// took longer than ReadHeaderTimeout on a TLS listener.
+const codeTLSHandshake = "tls_handshake_failed"
+
 // tlsHandshake is the first byte of a TLS record carrying a handshake
 // (a ClientHello), which no HTTP/1 request starts with.
 const tlsHandshake = 0x16

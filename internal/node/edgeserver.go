@@ -305,21 +305,42 @@ func (s *EdgeServer) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tlsMedia := media
+		tlsMedia, leanMedia := media, http.Handler(s.Edge)
 		if cfg.TLS.HTTP3.Listen != "" {
 			h3, err := s.listenHTTP3(tc, media)
 			if err != nil {
 				return err
 			}
 			// HTTPS answers announce HTTP/3 (Alt-Svc).
-			tlsMedia = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				h3.SetQUICHeaders(w.Header())
-				media.ServeHTTP(w, r)
-			})
+			altSvc := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h3.SetQUICHeaders(w.Header())
+					h.ServeHTTP(w, r)
+				})
+			}
+			tlsMedia, leanMedia = altSvc(media), altSvc(s.Edge)
 		}
 		hs := srv(tlsMedia)
 		hs.TLSConfig = tc
-		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, hs, tc, lim.Listener); err != nil {
+		var server httpServer = hs
+		if cfg.Server.Engine == config.EngineLean && len(s.extras.Mount) == 0 {
+			// HTTP/1.1 over TLS on the lean server, as on the plain
+			// listener; a client that chooses HTTP/2 is handed to
+			// net/http after the handshake. With mounted handlers (smd
+			// serve's API, a website), net/http serves it all (ACME's
+			// HTTP-01 path is the plain listener's only).
+			server = &h1.Server{
+				Handler:           leanMedia,
+				ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+				IdleTimeout:       cfg.Server.IdleTimeout.D(),
+				WriteTimeout:      cfg.Server.WriteTimeout.D(),
+				MaxHeaderBytes:    int(cfg.Server.MaxHeaderBytes),
+				Fallback:          hs,
+				Log:               s.log,
+				Refused:           countRefusal,
+			}
+		}
+		if s.TLSAddr, err = s.listen(cfg.TLS.Listen, server, tc, lim.Listener); err != nil {
 			return err
 		}
 	}
