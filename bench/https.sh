@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# bench/https.sh: smd edge against nginx over HTTPS (HTTP/1.1 over TLS 1.3,
+# TLS_AES_128_GCM_SHA256 on both, keep-alive), side by side on the same
+# core, in one run. See bench/README.md.
+#
+#   nginx      proxy_cache + secure_link, one worker, ssl on
+#   smd-lean   smd edge, server.engine lean (HTTP/1.1 on smd's own server
+#              over crypto/tls), GOMAXPROCS=1
+#   smd-nethttp the same with server.engine net/http (Go's server)
+#
+# Both serve a 1 KB and a 200 KB object from their caches, with the same
+# ECDSA P-256 certificate; smd's tokens are bound to the viewer's IP and a
+# session. wrk on core LOAD_CPU, peers on core PEER_CPU; medians of REPS
+# runs, peers alternating. Writes bench/https-results.md (raw outputs in
+# bench/out-https/).
+#
+# Knobs (environment): DURATION=10s WARMUP=2s REPS=3 CONNS=32
+# PORT_BASE=(free ports in 37000-37999) PEER_CPU=1 LOAD_CPU=0.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+BIN=$BENCH/.bin
+OUT=$BENCH/out-https
+RESULTS=$BENCH/https-results.md
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+REPS=${REPS:-3}
+CONNS=${CONNS:-32}
+PORT_BASE=${PORT_BASE:-}
+PEER_CPU=${PEER_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$BENCH/lib.sh"
+
+ensure_tools
+command -v go >/dev/null || die "go is not on the PATH"
+[ "$(nproc)" -ge 2 ] || die "needs 2 cores"
+
+log "building smd"
+mkdir -p "$BIN"
+(cd "$ROOT" && go build -o "$BIN/smd" ./cmd/smd)
+SMD=$BIN/smd
+
+pick_port_base 6
+ORIGIN_PORT=$PORT_BASE
+declare -A PORT=([nginx]=$((PORT_BASE + 1)) [smd-lean]=$((PORT_BASE + 2)) [smd-nethttp]=$((PORT_BASE + 3)))
+
+rm -rf "$OUT"
+mkdir -p "$OUT/wrk" "$OUT/logs"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/smd-https.XXXXXX")
+chmod 755 "$TMP"
+NGINX_USER=""
+if [ "$(id -u)" -eq 0 ]; then NGINX_USER="user root;"; fi
+
+# One certificate for every peer.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null || die "openssl req"
+
+mkdir -p "$TMP/www/o" "$TMP/origin"
+head -c 1024 /dev/urandom >"$TMP/www/o/1k.bin"
+head -c 204800 /dev/urandom >"$TMP/www/o/200k.bin"
+declare -A SIZE=([1k]=1024 [200k]=204800)
+ORIGIN_LOG=$OUT/logs/origin.access.log
+cat >"$TMP/origin/nginx.conf" <<CONF
+$NGINX_USER
+worker_processes 1;
+pid $TMP/origin/nginx.pid;
+error_log $OUT/logs/origin.error.log warn;
+events { worker_connections 1024; }
+http {
+$(temp_paths "$TMP/origin")
+  default_type application/octet-stream;
+  log_format bench '\$uri \$status';
+  access_log $ORIGIN_LOG bench;
+  server {
+    listen 127.0.0.1:$ORIGIN_PORT;
+    root $TMP/www;
+    add_header Cache-Control "max-age=3600";
+  }
+}
+CONF
+"$NGINX" -e "$OUT/logs/origin.error.log" -c "$TMP/origin/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+wait_port "$ORIGIN_PORT" "origin nginx" "${PIDS[-1]}"
+
+declare -A PEER_PIDS
+log "nginx proxy_cache + secure_link over TLS on :${PORT[nginx]}"
+mkdir -p "$TMP/ng/cache"
+SL_SECRET=$(openssl rand -hex 32)
+cat >"$TMP/ng/nginx.conf" <<CONF
+$NGINX_USER
+worker_processes 1;
+pid $TMP/ng/nginx.pid;
+error_log $OUT/logs/nginx.error.log warn;
+events { worker_connections 4096; }
+http {
+$(temp_paths "$TMP/ng")
+  access_log off;
+  keepalive_requests 100000;
+  proxy_cache_path $TMP/ng/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h use_temp_path=off;
+  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 32; }
+  server {
+    listen 127.0.0.1:${PORT[nginx]} ssl backlog=4096;
+    ssl_certificate $TMP/cert.pem;
+    ssl_certificate_key $TMP/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
+    location / {
+      secure_link \$arg_md5,\$arg_expires;
+      secure_link_md5 "\$secure_link_expires\$uri $SL_SECRET";
+      if (\$secure_link = "") { return 403; }
+      if (\$secure_link = "0") { return 410; }
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      proxy_cache_key \$uri;
+      proxy_cache_valid 200 1h;
+      proxy_cache_lock on;
+    }
+  }
+}
+CONF
+taskset -c "$PEER_CPU" "$NGINX" -e "$OUT/logs/nginx.error.log" -c "$TMP/ng/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+wait_port "${PORT[nginx]}" "nginx" "${PIDS[-1]}"
+PEER_PIDS[nginx]="${PIDS[-1]} $(ps -o pid=,args= --ppid "${PIDS[-1]}" | awk '/worker process/ { print $1 }')"
+
+(
+	umask 077
+	printf '{"bench_%s": "%s"}\n' "$(openssl rand -hex 10)" "$(openssl rand -hex 64)" >"$TMP/keys.json"
+)
+for peer in smd-lean smd-nethttp; do
+	engine=lean
+	if [ "$peer" = smd-nethttp ]; then engine=net/http; fi
+	log "smd edge ($engine) over TLS on :${PORT[$peer]}"
+	cat >"$TMP/$peer.yaml" <<CONF
+id: $peer
+listen: ""
+admin: {listen: ""}
+access_log: {file: ""}
+server: {engine: $engine}
+tls: {listen: "127.0.0.1:${PORT[$peer]}", cert_file: "$TMP/cert.pem", key_file: "$TMP/key.pem"}
+CONF
+	env GOMAXPROCS=1 taskset -c "$PEER_CPU" "$SMD" edge --config "$TMP/$peer.yaml" --keys "$TMP/keys.json" \
+		--origin "http://127.0.0.1:$ORIGIN_PORT" --log-level warn 2>"$OUT/logs/$peer.log" &
+	PIDS+=($!)
+	wait_port "${PORT[$peer]}" "$peer" "${PIDS[-1]}"
+	PEER_PIDS[$peer]=${PIDS[-1]}
+done
+
+smd_url() {
+	"$SMD" token sign --keys "$TMP/keys.json" --path / --exp +2h --ip --viewer-ip 127.0.0.1 --ssn --url "https://127.0.0.1:$1$2"
+}
+sl_url() {
+	local exp=$(($(date +%s) + 7200)) md5
+	md5=$(printf '%s%s %s' "$exp" "$1" "$SL_SECRET" | openssl md5 -binary | base64 | tr +/ -_ | tr -d =)
+	printf 'https://127.0.0.1:%s%s?md5=%s&expires=%s\n' "${PORT[nginx]}" "$1" "$md5" "$exp"
+}
+declare -A URL
+for size in 1k 200k; do
+	URL[nginx,$size]=$(sl_url "/o/$size.bin")
+	URL[smd-lean,$size]=$(smd_url "${PORT[smd-lean]}" "/o/$size.bin")
+	URL[smd-nethttp,$size]=$(smd_url "${PORT[smd-nethttp]}" "/o/$size.bin")
+done
+PEERS=(nginx smd-lean smd-nethttp)
+
+# expect_https URL STATUS [LENGTH]
+expect_https() {
+	local got
+	got=$(curl -sk --http1.1 -o /dev/null --max-time 10 -w '%{http_code} %{size_download}' "$1") || got="curl-failed"
+	if [ "${got%% *}" != "$2" ] || { [ -n "${3:-}" ] && [ "${got#* }" != "$3" ]; }; then
+		die "GET ${1%%\?*}...: got '$got', want status $2${3:+ and $3 bytes}"
+	fi
+}
+log "checking every peer (and warming the caches)"
+for size in 1k 200k; do
+	for peer in "${PEERS[@]}"; do
+		expect_https "${URL[$peer,$size]}" 200 "${SIZE[$size]}"
+		expect_https "${URL[$peer,$size]}" 200 "${SIZE[$size]}"
+	done
+done
+expect_https "https://127.0.0.1:${PORT[smd-lean]}/o/1k.bin" 401
+expect_https "https://127.0.0.1:${PORT[nginx]}/o/1k.bin" 403
+for peer in "${PEERS[@]}"; do
+	echo | openssl s_client -connect "127.0.0.1:${PORT[$peer]}" -tls1_3 2>/dev/null | grep -E "^(New|Protocol|Cipher)" >"$OUT/logs/$peer.tls.txt" || true
+done
+ORIGIN_WARM=$(wc -l <"$ORIGIN_LOG")
+
+WRK=(taskset -c "$LOAD_CPU" wrk -t1 "-c$CONNS" --latency)
+printf 'peer\tsize\trun\treq/s\tp50_ms\tp99_ms\tcpu_us_per_req\n' >"$OUT/runs.tsv"
+declare -A RPS P50 P99 CPU
+log "measuring: wrk -t1 -c$CONNS -d$DURATION --latency after a $WARMUP warm-up, $REPS runs per peer and size, alternating"
+for size in 1k 200k; do
+	for rep in $(seq "$REPS"); do
+		for peer in "${PEERS[@]}"; do
+			f=$OUT/wrk/$peer-$size-$rep.txt
+			run_child "${WRK[@]}" "-d$WARMUP" "${URL[$peer,$size]}" >/dev/null 2>&1 || die "wrk warm-up failed ($peer)"
+			# shellcheck disable=SC2086 # PEER_PIDS holds a list
+			t0=$(cpu_ticks ${PEER_PIDS[$peer]})
+			run_child "${WRK[@]}" "-d$DURATION" "${URL[$peer,$size]}" >"$f" 2>&1 || die "wrk failed: $(cat "$f")"
+			# shellcheck disable=SC2086
+			t1=$(cpu_ticks ${PEER_PIDS[$peer]})
+			if grep -q 'Non-2xx' "$f"; then die "$peer $size: non-2xx answers under load: $(grep Non-2xx "$f")"; fi
+			rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$f")
+			p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
+			p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
+			n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$f")
+			cpu=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+			RPS[$peer,$size]+="$rps "
+			P50[$peer,$size]+="$p50 "
+			P99[$peer,$size]+="$p99 "
+			CPU[$peer,$size]+="$cpu "
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$size" "$rep" "$rps" "$p50" "$p99" "$cpu" >>"$OUT/runs.tsv"
+			printf '    %-11s %-4s run %d: %8.0f req/s  p50 %7.3f ms  p99 %8.3f ms  %6.2f us CPU/req\n' \
+				"$peer" "$size" "$rep" "$rps" "$p50" "$p99" "$cpu" >&2
+		done
+	done
+done
+[ "$(wc -l <"$ORIGIN_LOG")" -eq "$ORIGIN_WARM" ] || die "the origin was asked under load: a peer did not serve from its cache"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+{
+	echo "# smd edge against nginx over HTTPS: results"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores; shared machine."
+	echo "Load average at the start: $LOAD_START; at the end: $(cut -d" " -f1-3 /proc/loadavg)."
+	echo "HTTP/1.1 over TLS 1.3 ($(grep -ho 'Cipher is .*' "$OUT/logs/nginx.tls.txt" | head -1 | sed 's/Cipher is //') on nginx, $(grep -ho 'Cipher is .*' "$OUT/logs/smd-lean.tls.txt" | head -1 | sed 's/Cipher is //') on smd), ECDSA P-256, keep-alive."
+	echo "Peers on core $PEER_CPU (GOMAXPROCS=1; 1 nginx worker), wrk on core $LOAD_CPU; medians of $REPS runs of \`wrk -t1 -c$CONNS -d$DURATION --latency\`, peers alternating."
+	echo "smd's tokens bound to the viewer's IP and a session; secure_link's bind nothing. $("$NGINX" -v 2>&1); $(go version | cut -d' ' -f3)."
+	echo
+	echo "| object | peer | requests/s | p50 (ms) | p99 (ms) | CPU µs/request | requests/s of each run |"
+	echo "|---|---|---:|---:|---:|---:|---|"
+	for size in 1k 200k; do
+		for peer in "${PEERS[@]}"; do
+			printf '| %s | %s | %.0f | %.3f | %.3f | %.1f | %s|\n' "$size" "$peer" "$(med "${RPS[$peer,$size]}")" \
+				"$(med "${P50[$peer,$size]}")" "$(med "${P99[$peer,$size]}")" "$(med "${CPU[$peer,$size]}")" \
+				"$(for r in ${RPS[$peer,$size]}; do printf '%.0f ' "$r"; done)"
+		done
+	done
+	echo
+	echo "| object | smd-lean / nginx: requests/s | CPU per request | p99 | smd-nethttp / nginx: requests/s |"
+	echo "|---|---:|---:|---:|---:|"
+	for size in 1k 200k; do
+		printf '| %s | %s | %s | %s | %s |\n' "$size" \
+			"$(ratio "$(med "${RPS[smd-lean,$size]}")" "$(med "${RPS[nginx,$size]}")")" \
+			"$(ratio "$(med "${CPU[smd-lean,$size]}")" "$(med "${CPU[nginx,$size]}")")" \
+			"$(ratio "$(med "${P99[smd-lean,$size]}")" "$(med "${P99[nginx,$size]}")")" \
+			"$(ratio "$(med "${RPS[smd-nethttp,$size]}")" "$(med "${RPS[nginx,$size]}")")"
+	done
+	echo
+	echo "Raw outputs: bench/out-https/. Command: \`bench/https.sh\` (DURATION=$DURATION REPS=$REPS CONNS=$CONNS)."
+} >"$RESULTS"
+log "wrote $RESULTS"
+cat "$RESULTS"
