@@ -1,7 +1,9 @@
 // Package h1 is the edge's own HTTP/1.1 server: with server.engine "lean"
 // (the default) it serves the plain HTTP listener with the edge's
-// http.Handler, in place of net/http's server. HTTPS (HTTP/2) and the admin
-// listener keep net/http.
+// http.Handler, in place of net/http's server, and HTTP/1.1 on the HTTPS
+// listener over crypto/tls (a connection whose client chose HTTP/2 by
+// ALPN is handed to a net/http Fallback after the handshake). The admin
+// listener keeps net/http.
 //
 // # Why a custom server
 //
