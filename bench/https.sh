@@ -40,9 +40,13 @@ ensure_tools
 command -v go >/dev/null || die "go is not on the PATH"
 [ "$(nproc)" -ge 2 ] || die "needs 2 cores"
 
-log "building smd"
+log "building smd and the token generator"
 mkdir -p "$BIN"
-(cd "$ROOT" && go build -o "$BIN/smd" ./cmd/smd)
+(cd "$ROOT" && go build -o "$BIN/smd" ./cmd/smd && go build -o "$BIN/tokens" ./bench/tokens)
+command -v h2load >/dev/null || {
+	[ "$(id -u)" -eq 0 ] || die "missing h2load: install nghttp2-client"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nghttp2-client >/dev/null
+}
 SMD=$BIN/smd
 
 pick_port_base 6
@@ -104,7 +108,7 @@ $(temp_paths "$TMP/ng")
   proxy_cache_path $TMP/ng/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h use_temp_path=off;
   upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 32; }
   server {
-    listen 127.0.0.1:${PORT[nginx]} ssl backlog=4096;
+    listen 127.0.0.1:${PORT[nginx]} ssl http2 backlog=4096;
     ssl_certificate $TMP/cert.pem;
     ssl_certificate_key $TMP/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -222,6 +226,71 @@ for size in 1k 200k; do
 	done
 done
 [ "$(wc -l <"$ORIGIN_LOG")" -eq "$ORIGIN_WARM" ] || die "the origin was asked under load: a peer did not serve from its cache"
+# First-seen tokens: every request to smd carries a token it has not
+# verified yet (TOKENS distinct ones, more than its verified-token cache
+# holds, cycled), so each costs a signature check; nginx's secure_link
+# computes its MD5 on every request anyway.
+TOKENS=${TOKENS:-200000}
+log "first-seen: $TOKENS distinct tokens (IP- and session-bound) for smd, 1k, $REPS runs alternating with nginx"
+"$BIN/tokens" -keys "$TMP/keys.json" -n "$TOKENS" -ip 127.0.0.1 -path /o/1k.bin >"$TMP/paths.txt" || die "tokens"
+cat >"$TMP/first-seen.lua" <<'LUA'
+local paths = {}
+for line in io.lines(os.getenv("SMD_PATHS")) do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+LUA
+declare -A FS_RPS FS_P99 FS_CPU
+for rep in $(seq "$REPS"); do
+	for peer in nginx smd-lean; do
+		f=$OUT/wrk/first-seen-$peer-$rep.txt
+		# shellcheck disable=SC2086
+		t0=$(cpu_ticks ${PEER_PIDS[$peer]})
+		if [ "$peer" = nginx ]; then
+			run_child "${WRK[@]}" "-d$DURATION" "${URL[nginx,1k]}" >"$f" 2>&1 || die "wrk failed: $(cat "$f")"
+		else
+			SMD_PATHS=$TMP/paths.txt run_child "${WRK[@]}" "-d$DURATION" -s "$TMP/first-seen.lua" "https://127.0.0.1:${PORT[smd-lean]}" >"$f" 2>&1 ||
+				die "wrk failed: $(cat "$f")"
+		fi
+		# shellcheck disable=SC2086
+		t1=$(cpu_ticks ${PEER_PIDS[$peer]})
+		if grep -q 'Non-2xx' "$f"; then die "first-seen $peer: non-2xx answers: $(grep Non-2xx "$f")"; fi
+		n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$f")
+		FS_RPS[$peer]+="$(awk '$1 == "Requests/sec:" { print $2 }' "$f") "
+		FS_P99[$peer]+="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")") "
+		FS_CPU[$peer]+="$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }') "
+		printf '    first-seen %-9s run %d: %s\n' "$peer" "$rep" "$(awk '$1 == "Requests/sec:" { print $2 " req/s" }' "$f")" >&2
+	done
+done
+
+# HTTP/2: h2load (one connection per client, one stream at a time) against
+# nginx with http2 and smd (HTTP/2 on net/http, after ALPN).
+log "HTTP/2: h2load -c$CONNS -m1 -t1 -D ${DURATION%s} --warm-up-time=${WARMUP%s}, $REPS runs per peer and size"
+declare -A H2_RPS H2_MEAN H2_CPU
+for size in 1k 200k; do
+	for rep in $(seq "$REPS"); do
+		for peer in nginx smd-lean; do
+			f=$OUT/wrk/h2-$peer-$size-$rep.txt
+			# shellcheck disable=SC2086
+			t0=$(cpu_ticks ${PEER_PIDS[$peer]})
+			run_child taskset -c "$LOAD_CPU" h2load -c"$CONNS" -m1 -t1 -D "${DURATION%s}" --warm-up-time="${WARMUP%s}" "${URL[$peer,$size]}" >"$f" 2>&1 ||
+				die "h2load failed: $(cat "$f")"
+			# shellcheck disable=SC2086
+			t1=$(cpu_ticks ${PEER_PIDS[$peer]})
+			grep -q "h2" "$f" || die "h2load did not speak HTTP/2 to $peer: $(cat "$f")"
+			bad=$(awk '$1 == "status" && $2 == "codes:" { print $7 + $9 }' "$f")
+			n=$(awk '$1 == "requests:" { for (i = 1; i <= NF; i++) if ($i == "succeeded,") print $(i - 1) }' "$f")
+			[ "$bad" = 0 ] || die "h2load $peer $size: 4xx or 5xx answers: $(grep 'status codes' "$f")"
+			H2_RPS[$peer,$size]+="$(awk '$1 == "finished" { for (i = 1; i <= NF; i++) if ($i == "req/s,") print $(i - 1) }' "$f") "
+			H2_MEAN[$peer,$size]+="$(to_ms "$(awk '$1 == "time" && $3 == "request:" { print $6 }' "$f")") "
+			H2_CPU[$peer,$size]+="$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }') "
+			printf '    h2 %-9s %-4s run %d: %s\n' "$peer" "$size" "$rep" "$(awk '$1 == "finished" { print $0 }' "$f")" >&2
+		done
+	done
+done
+
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 {
@@ -251,6 +320,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 			"$(ratio "$(med "${CPU[smd-lean,$size]}")" "$(med "${CPU[nginx,$size]}")")" \
 			"$(ratio "$(med "${P99[smd-lean,$size]}")" "$(med "${P99[nginx,$size]}")")" \
 			"$(ratio "$(med "${RPS[smd-nethttp,$size]}")" "$(med "${RPS[nginx,$size]}")")"
+	done
+	echo
+	echo "First-seen tokens (1 KB; every request to smd a token it has not verified, $TOKENS distinct, IP- and session-bound; nginx as above):"
+	echo
+	echo "| peer | requests/s | p99 (ms) | CPU µs/request |"
+	echo "|---|---:|---:|---:|"
+	for peer in nginx smd-lean; do
+		printf '| %s | %.0f | %.3f | %.1f |\n' "$peer" "$(med "${FS_RPS[$peer]}")" "$(med "${FS_P99[$peer]}")" "$(med "${FS_CPU[$peer]}")"
+	done
+	echo
+	echo "HTTP/2 (h2load -c$CONNS -m1 -t1; nginx with http2, smd on net/http's HTTP/2):"
+	echo
+	echo "| object | peer | requests/s | mean time per request (ms) | CPU µs/request |"
+	echo "|---|---|---:|---:|---:|"
+	for size in 1k 200k; do
+		for peer in nginx smd-lean; do
+			printf '| %s | %s | %.0f | %.3f | %.1f |\n' "$size" "$peer" "$(med "${H2_RPS[$peer,$size]}")" "$(med "${H2_MEAN[$peer,$size]}")" "$(med "${H2_CPU[$peer,$size]}")"
+		done
 	done
 	echo
 	echo "Raw outputs: bench/out-https/. Command: \`bench/https.sh\` (DURATION=$DURATION REPS=$REPS CONNS=$CONNS)."
