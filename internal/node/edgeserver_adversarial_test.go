@@ -278,3 +278,30 @@ func exchangeRaw(addr string, raw []byte) (int, string, error) {
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
+
+// TestAdversarialAuthCorpus replays testdata/adversarial/auth.jsonl, hostile
+// descriptions of the original request, against an edge in auth mode
+// behind a trusted proxy (the test's own address): each gets the expected
+// verdict, and no answer carries a token.
+func TestAdversarialAuthCorpus(t *testing.T) {
+	cases := loadCorpus(t, "testdata/adversarial/auth.jsonl")
+	toks := corpusTokens(t)
+	s, _ := startEdge(t, "http://127.0.0.1:9", func(c *config.Edge) {
+		c.Mode, c.Routes, c.TrustedProxies = config.EdgeAuth, nil, []string{"127.0.0.1"}
+	})
+	for _, c := range cases {
+		status, body, err := exchangeRaw(s.Addr, []byte(expand(t, c.Raw, toks)))
+		if err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+			continue
+		}
+		if status != c.Status {
+			t.Errorf("%s: status %d, want %d (%.80q)", c.Name, status, c.Status, body)
+		}
+		for _, l := range leaks(toks) {
+			if strings.Contains(body, l) {
+				t.Errorf("%s: the answer carries %q", c.Name, l)
+			}
+		}
+	}
+}
