@@ -20,15 +20,13 @@ import (
 type Feed struct {
 	node *Node
 	role *edgeRole
-	reg  *prometheus.Registry
 }
 
 // StartEdgeFeed connects to NATS with an edge's configuration (its nats,
 // data_dir, master_key_file, access_stream and id keys; validated) and
 // starts following the control plane. counts, when set, gives the
 // pipeline's request counts for the heartbeats. It returns at once: the
-// feed serves from its snapshots until NATS answers (Ready says when it
-// holds keys and revoked sessions).
+// feed serves from its snapshots until NATS answers.
 func StartEdgeFeed(ctx context.Context, cfg *config.Edge, version string, counts func() (requests, rejected uint64), log *slog.Logger) (*Feed, error) {
 	n, ctx := newNode(ctx, log)
 	mk, err := masterKey(cfg, false, log)
@@ -38,8 +36,9 @@ func StartEdgeFeed(ctx context.Context, cfg *config.Edge, version string, counts
 	if n.conn, err = dial(cfg, false, "", "smd-edge-"+cfg.ID, true, log); err != nil {
 		return nil, err
 	}
-	reg := newRegistry()
-	e, opened, err := startFeed(ctx, cfg, mk, n.conn.nc, nil, reg, version, log, n.run)
+	// The feed's metrics have no listener to be served on (the module's
+	// server has its own): a registry of their own keeps them apart.
+	e, opened, err := startFeed(ctx, cfg, mk, n.conn.nc, nil, prometheus.NewRegistry(), version, log, n.run)
 	if err != nil {
 		n.Close()
 		return nil, err
@@ -49,7 +48,7 @@ func StartEdgeFeed(ctx context.Context, cfg *config.Edge, version string, counts
 	}
 	n.EdgeKeys, n.revoked, n.publisher = e.keys, e.revoked, e.publisher
 	n.openInBackground(ctx, opened)
-	return &Feed{node: n, role: e, reg: reg}, nil
+	return &Feed{node: n, role: e}, nil
 }
 
 // Keys is the key ring, kept up to date from NATS.
@@ -66,14 +65,6 @@ func (f *Feed) Access() edge.AccessLogger {
 	}
 	return f.role.publisher
 }
-
-// Ready returns nil once the feed holds a key ring and a revoked set
-// (from NATS or from its snapshots).
-func (f *Feed) Ready() error { return f.role.ready() }
-
-// Registry holds the feed's metrics (key ring and revoked set revisions,
-// the access stream's publisher).
-func (f *Feed) Registry() *prometheus.Registry { return f.reg }
 
 // Close stops following NATS, writes out the spooled access events, and
 // closes the connection.
