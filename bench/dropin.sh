@@ -67,36 +67,10 @@ if [ "$(id -u)" -eq 0 ]; then NGINX_USER="user root;"; fi
 
 # The objects, served by the origin (for the nginx peers) and from disk
 # (for the Caddy peers).
-mkdir -p "$TMP/www/o" "$TMP/origin"
-head -c 1024 /dev/urandom >"$TMP/www/o/1k.bin"
-head -c 204800 /dev/urandom >"$TMP/www/o/200k.bin"
-declare -A SIZE=([1k]=1024 [200k]=204800)
-ORIGIN_LOG=$OUT/logs/origin.access.log
-cat >"$TMP/origin/nginx.conf" <<CONF
-$NGINX_USER
-worker_processes 1;
-pid $TMP/origin/nginx.pid;
-error_log $OUT/logs/origin.error.log warn;
-events { worker_connections 1024; }
-http {
-$(temp_paths "$TMP/origin")
-  default_type application/octet-stream;
-  log_format bench '\$uri \$status';
-  access_log $ORIGIN_LOG bench;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT;
-    root $TMP/www;
-    add_header Cache-Control "max-age=3600";
-  }
-}
-CONF
-"$NGINX" -e "$OUT/logs/origin.error.log" -c "$TMP/origin/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
-wait_port "$ORIGIN_PORT" "origin nginx" "${PIDS[-1]}"
+# The objects, from a static nginx (lib.sh).
+start_objects_origin "$ORIGIN_PORT"
 
 declare -A PEER_PIDS
-# nginx_pids PID: the master and its worker.
-nginx_pids() { echo "$1 $(ps -o pid=,args= --ppid "$1" | awk '/worker process/ { print $1 }')"; }
 
 # --- securelink
 log "nginx proxy_cache + secure_link on :${PORT[securelink]}"
@@ -172,6 +146,7 @@ taskset -c "$PEER_CPU" "$NGINX" -e "$OUT/logs/authreq.error.log" -c "$TMP/ar/ngi
 PIDS+=($!)
 wait_port "${PORT[authreq]}" "nginx auth_request" "${PIDS[-1]}"
 PEER_PIDS[authreq]="$(nginx_pids "${PIDS[-1]}") $SMD_AUTH_PID"
+EXTRA_PIDS=$SMD_AUTH_PID # smd's share of authreq (wrk_run's EXTRA_CPU)
 
 # --- Caddy, without and with smd's handler
 for peer in caddy caddysmd; do
@@ -235,31 +210,8 @@ log "measuring: wrk -t1 -c$CONNS -d$DURATION --latency after a $WARMUP warm-up, 
 for size in 1k 200k; do
 	for rep in $(seq "$REPS"); do
 		for peer in "${PEERS[@]}"; do
-			f=$OUT/wrk/$peer-$size-$rep.txt
-			run_child "${WRK[@]}" "-d$WARMUP" "${URL[$peer,$size]}" >/dev/null 2>&1 || die "wrk warm-up failed ($peer)"
-			# shellcheck disable=SC2086 # PEER_PIDS holds a list
-			t0=$(cpu_ticks ${PEER_PIDS[$peer]})
-			a0=$(cpu_ticks "$SMD_AUTH_PID")
-			run_child "${WRK[@]}" "-d$DURATION" "${URL[$peer,$size]}" >"$f" 2>&1 || die "wrk failed: $(cat "$f")"
-			# shellcheck disable=SC2086
-			t1=$(cpu_ticks ${PEER_PIDS[$peer]})
-			a1=$(cpu_ticks "$SMD_AUTH_PID")
-			if grep -q 'Non-2xx' "$f"; then die "$peer $size: non-2xx answers under load: $(grep Non-2xx "$f")"; fi
-			rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$f")
-			p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
-			p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
-			n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$f")
-			cpu=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-			if [ "$peer" = authreq ]; then
-				SMDCPU[$size]+="$(awk -v t="$((a1 - a0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }') "
-			fi
-			RPS[$peer,$size]+="$rps "
-			P50[$peer,$size]+="$p50 "
-			P99[$peer,$size]+="$p99 "
-			CPU[$peer,$size]+="$cpu "
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$size" "$rep" "$rps" "$p50" "$p99" "$cpu" >>"$OUT/runs.tsv"
-			printf '    %-10s %-4s run %d: %8.0f req/s  p50 %7.3f ms  p99 %8.3f ms  %6.2f us CPU/req\n' \
-				"$peer" "$size" "$rep" "$rps" "$p50" "$p99" "$cpu" >&2
+			wrk_run "$peer" "$size" "$rep" "${URL[$peer,$size]}"
+			if [ "$peer" = authreq ]; then SMDCPU[$size]+="$EXTRA_CPU "; fi
 		done
 	done
 done

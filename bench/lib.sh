@@ -151,3 +151,72 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 # med LIST, best LIST: the median and the highest of space-separated numbers.
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 best() { tr ' ' '\n' <<<"$1" | grep . | sort -g | tail -1; }
+
+# ---------------------------------------------------------------- peers
+# start_objects_origin PORT: a static nginx on 127.0.0.1:PORT serving a
+# 1 KB and a 200 KB object of random bytes (/o/1k.bin, /o/200k.bin, from
+# TMP/www) with Cache-Control: max-age=3600, logging every request to
+# ORIGIN_LOG; sets SIZE (bytes by name). NGINX_USER, TMP and OUT must be set.
+start_objects_origin() {
+	mkdir -p "$TMP/www/o" "$TMP/origin"
+	head -c 1024 /dev/urandom >"$TMP/www/o/1k.bin"
+	head -c 204800 /dev/urandom >"$TMP/www/o/200k.bin"
+	declare -gA SIZE=([1k]=1024 [200k]=204800)
+	ORIGIN_LOG=$OUT/logs/origin.access.log
+	cat >"$TMP/origin/nginx.conf" <<CONF
+$NGINX_USER
+worker_processes 1;
+pid $TMP/origin/nginx.pid;
+error_log $OUT/logs/origin.error.log warn;
+events { worker_connections 1024; }
+http {
+$(temp_paths "$TMP/origin")
+  default_type application/octet-stream;
+  log_format bench '\$uri \$status';
+  access_log $ORIGIN_LOG bench;
+  server {
+    listen 127.0.0.1:$1;
+    root $TMP/www;
+    add_header Cache-Control "max-age=3600";
+  }
+}
+CONF
+	"$NGINX" -e "$OUT/logs/origin.error.log" -c "$TMP/origin/nginx.conf" -g 'daemon off;' &
+	PIDS+=($!)
+	wait_port "$1" "origin nginx" "${PIDS[-1]}"
+}
+
+# nginx_pids PID: the master and its worker (the CPU of both is counted).
+nginx_pids() { echo "$1 $(ps -o pid=,args= --ppid "$1" | awk '/worker process/ { print $1 }')"; }
+
+# wrk_run PEER SIZE REP URL: a WARMUP wrk run, then a measured DURATION
+# one with the WRK command; appends requests/s, p50, p99 and the CPU per
+# request of PEER_PIDS[PEER] to the caller's RPS, P50, P99 and CPU arrays
+# and a line to OUT/runs.tsv. When EXTRA_PIDS is set, EXTRA_CPU is their
+# CPU per request during the measured run.
+wrk_run() {
+	local peer=$1 size=$2 rep=$3 url=$4 f t0 t1 a0 a1 rps p50 p99 n cpu
+	f=$OUT/wrk/$peer-$size-$rep.txt
+	run_child "${WRK[@]}" "-d$WARMUP" "$url" >/dev/null 2>&1 || die "wrk warm-up failed ($peer)"
+	# shellcheck disable=SC2086 # PEER_PIDS holds a list
+	t0=$(cpu_ticks ${PEER_PIDS[$peer]})
+	a0=$(cpu_ticks ${EXTRA_PIDS:-})
+	run_child "${WRK[@]}" "-d$DURATION" "$url" >"$f" 2>&1 || die "wrk failed: $(cat "$f")"
+	# shellcheck disable=SC2086
+	t1=$(cpu_ticks ${PEER_PIDS[$peer]})
+	a1=$(cpu_ticks ${EXTRA_PIDS:-})
+	if grep -q 'Non-2xx' "$f"; then die "$peer $size: non-2xx answers under load: $(grep Non-2xx "$f")"; fi
+	rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$f")
+	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
+	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
+	n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$f")
+	cpu=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+	EXTRA_CPU=$(awk -v t="$((a1 - a0))" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+	RPS[$peer,$size]+="$rps "
+	P50[$peer,$size]+="$p50 "
+	P99[$peer,$size]+="$p99 "
+	CPU[$peer,$size]+="$cpu "
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$size" "$rep" "$rps" "$p50" "$p99" "$cpu" >>"$OUT/runs.tsv"
+	printf '    %-11s %-4s run %d: %8.0f req/s  p50 %7.3f ms  p99 %8.3f ms  %6.2f us CPU/req\n' \
+		"$peer" "$size" "$rep" "$rps" "$p50" "$p99" "$cpu" >&2
+}
