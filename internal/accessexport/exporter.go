@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	kv, err := cfg.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := natsstore.EnsureKV(ctx, cfg.JS, jetstream.KeyValueConfig{
 		Bucket: BucketExport, Description: "smd access export checkpoints", History: 1, MaxBytes: 1 << 20, Replicas: cfg.Replicas,
 	})
 	if err != nil {

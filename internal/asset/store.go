@@ -8,7 +8,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smd-media/smd/internal/kvread"
 )
 
 // Errors of the Store that callers branch on.
@@ -31,13 +34,18 @@ const (
 // Store keeps assets in a KV bucket (natsstore.Store.Assets). It is safe
 // for concurrent use.
 type Store struct {
+	nc *nats.Conn
 	kv jetstream.KeyValue
 	// Now is the clock of UpdatedAt; time.Now by default.
 	Now func() time.Time
 }
 
-// NewStore returns a store on the bucket.
-func NewStore(kv jetstream.KeyValue) *Store { return &Store{kv: kv, Now: time.Now} }
+// NewStore returns a store on the bucket kv of js. Reads go to the
+// bucket's leader (kvread), so that the token API finds an asset created
+// or changed just before, on a cluster too.
+func NewStore(js jetstream.JetStream, kv jetstream.KeyValue) *Store {
+	return &Store{nc: js.Conn(), kv: kv, Now: time.Now}
+}
 
 // encode validates a and returns its stored form.
 func (s *Store) encode(a *Asset) ([]byte, *Asset, error) {
@@ -60,7 +68,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Asset, error) {
 	if !ValidID(id) {
 		return nil, errID
 	}
-	e, err := s.kv.Get(ctx, id)
+	e, err := kvread.Get(ctx, s.nc, s.kv.Bucket(), id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, ErrNotFound
 	}
@@ -68,10 +76,10 @@ func (s *Store) Get(ctx context.Context, id string) (*Asset, error) {
 		return nil, fmt.Errorf("asset %s: %w", id, err)
 	}
 	var a Asset
-	if err := json.Unmarshal(e.Value(), &a); err != nil {
+	if err := json.Unmarshal(e.Value, &a); err != nil {
 		return nil, fmt.Errorf("asset %s: stored value: %w", id, err)
 	}
-	a.ID, a.Revision = id, e.Revision()
+	a.ID, a.Revision = id, e.Revision
 	a.normalize()
 	return &a, nil
 }

@@ -20,7 +20,7 @@ func newStore(t *testing.T) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewStore(st.Assets)
+	return NewStore(st.JS, st.Assets)
 }
 
 func mustParse(t *testing.T, js string) *Asset {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -166,7 +167,7 @@ func Open(ctx context.Context, nc *nats.Conn, l Limits) (*Store, error) {
 	// still count a peer offline ("no suitable peers for placement").
 	for i := 0; ; i++ {
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		s.Access, err = js.CreateOrUpdateStream(tctx, scfg)
+		s.Access, err = ensureStream(tctx, js, scfg)
 		cancel()
 		if err == nil {
 			return s, nil
@@ -193,7 +194,7 @@ func createKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValu
 		// Each try has its own deadline: a request sent while the
 		// cluster changes its mind can go unanswered.
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		kv, err := js.CreateOrUpdateKeyValue(tctx, cfg)
+		kv, err := EnsureKV(tctx, js, cfg)
 		if err == nil {
 			if _, err = kv.Get(tctx, "smd-open-probe"); err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
 				cancel()
@@ -212,6 +213,56 @@ func createKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValu
 		}
 	}
 	return nil, last
+}
+
+// EnsureKV returns the bucket cfg describes, created if missing, updated
+// only if its limits differ. Binding to a bucket that is already as
+// wanted does not update its stream: every edge opens the buckets when it
+// starts, and a stream update that crosses a consumer being created on the
+// same stream is a data race inside nats-server (v2.15.2 and v2.15.3:
+// fileStore.UpdateConfig writes the config that ConsumerStore reads
+// unlocked; seen by -race in the Caddy module's TestNATSFeed).
+func EnsureKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if st, err := js.Stream(ctx, "KV_"+cfg.Bucket); err == nil && kvCurrent(st.CachedInfo().Config, cfg) {
+		return js.KeyValue(ctx, cfg.Bucket)
+	}
+	return js.CreateOrUpdateKeyValue(ctx, cfg)
+}
+
+// kvCurrent reports whether a bucket's stream has the limits of cfg, as
+// nats.go maps them (the fields smd sets).
+func kvCurrent(have jetstream.StreamConfig, cfg jetstream.KeyValueConfig) bool {
+	want := jetstream.StreamConfig{
+		Description:            cfg.Description,
+		MaxMsgsPerSubject:      max(1, int64(cfg.History)),
+		MaxBytes:               cfg.MaxBytes,
+		MaxAge:                 cfg.TTL,
+		Storage:                cfg.Storage,
+		Replicas:               max(1, cfg.Replicas),
+		SubjectDeleteMarkerTTL: cfg.LimitMarkerTTL,
+		AllowMsgTTL:            cfg.LimitMarkerTTL != 0,
+	}
+	if want.MaxBytes == 0 {
+		want.MaxBytes = -1
+	}
+	return have.Description == want.Description && have.MaxMsgsPerSubject == want.MaxMsgsPerSubject &&
+		have.MaxBytes == want.MaxBytes && have.MaxAge == want.MaxAge && have.Storage == want.Storage &&
+		have.Replicas == want.Replicas && have.SubjectDeleteMarkerTTL == want.SubjectDeleteMarkerTTL &&
+		have.AllowMsgTTL == want.AllowMsgTTL
+}
+
+// ensureStream is EnsureKV for the access stream.
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	if st, err := js.Stream(ctx, cfg.Name); err == nil {
+		have := st.CachedInfo().Config
+		if have.Description == cfg.Description && slices.Equal(have.Subjects, cfg.Subjects) &&
+			have.Retention == cfg.Retention && have.Discard == cfg.Discard && have.MaxAge == cfg.MaxAge &&
+			have.MaxBytes == cfg.MaxBytes && have.Storage == cfg.Storage && have.Replicas == max(1, cfg.Replicas) &&
+			have.Duplicates == cfg.Duplicates {
+			return st, nil
+		}
+	}
+	return js.CreateOrUpdateStream(ctx, cfg)
 }
 
 // Close drains the connection.

@@ -3,9 +3,13 @@ package natsstore_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/smd-media/smd/internal/natsstore"
@@ -40,6 +44,62 @@ func TestOpenIdempotentSingle(t *testing.T) {
 	info, err := s2.Access.Info(ctx)
 	if err != nil || info.Config.MaxAge != 24*time.Hour {
 		t.Fatalf("access stream: %+v %v", info, err)
+	}
+}
+
+// TestOpenUpdatesOnlyChanges: a second Open with the same limits sends
+// no stream update (an update crossing a consumer being created is a data
+// race inside nats-server, see EnsureKV); with other limits it updates
+// exactly the streams whose limits changed.
+func TestOpenUpdatesOnlyChanges(t *testing.T) {
+	_, nc := natstest.Single(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var updates []string
+	sub, err := nc.Subscribe("$JS.API.STREAM.UPDATE.>", func(m *nats.Msg) {
+		mu.Lock()
+		updates = append(updates, strings.TrimPrefix(m.Subject, "$JS.API.STREAM.UPDATE."))
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	seen := func() []string {
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out := slices.Clone(updates)
+		updates = nil
+		return out
+	}
+	l := natsstore.Limits{RevokedMaxBytes: 1 << 20}
+	for i := range 3 {
+		if _, err := natsstore.Open(ctx, nc, l); err != nil {
+			t.Fatal(err)
+		}
+		if u := seen(); i > 0 && len(u) != 0 {
+			t.Fatalf("Open %d with the same limits updated %v", i+1, u)
+		}
+	}
+	l.RevokedMaxBytes, l.AccessMaxAge = 2<<20, time.Hour
+	s, err := natsstore.Open(ctx, nc, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := seen()
+	slices.Sort(u)
+	if want := []string{"KV_" + natsstore.BucketRevoked, natsstore.StreamAccess}; !slices.Equal(u, want) {
+		t.Fatalf("Open with two limits changed updated %v, want %v", u, want)
+	}
+	if st, err := s.JS.Stream(ctx, "KV_"+natsstore.BucketRevoked); err != nil || st.CachedInfo().Config.MaxBytes != 2<<20 {
+		t.Fatalf("revoked bucket after the update: %v", err)
+	}
+	if info, err := s.Access.Info(ctx); err != nil || info.Config.MaxAge != time.Hour {
+		t.Fatalf("access stream after the update: %+v %v", info, err)
 	}
 }
 

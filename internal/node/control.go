@@ -124,7 +124,7 @@ func startControl(ctx context.Context, cfg *config.Serve, st *natsstore.Store, m
 			func() float64 { return float64(revoked.Revision()) }),
 	)
 	api, err := control.New(cc, control.Deps{
-		Assets:       asset.NewStore(st.Assets),
+		Assets:       asset.NewStore(st.JS, st.Assets),
 		Sessions:     sessions{revocation.NewStore(st.JS, st.Revoked)},
 		Keys:         keys{r: rot, signing: signing, interval: k.RotationInterval.D()},
 		Edges:        st.Edges,

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/smd-media/smd/internal/kvread"
 )
 
 // ttlBucket is a KV bucket whose entries each have their own TTL (the
@@ -71,14 +73,14 @@ func (b *ttlBucket) purge(ctx context.Context, key string) (bool, error) {
 	// Purge exactly the revision read, so that "existed" is true to what
 	// was removed; a value written in between is read again.
 	for {
-		cur, err := b.kv.Get(ctx, key)
+		cur, err := kvread.Get(ctx, b.js.Conn(), b.kv.Bucket(), key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return false, nil
 		}
 		if err != nil {
 			return false, err
 		}
-		opts := []jetstream.KVDeleteOpt{jetstream.LastRevision(cur.Revision())}
+		opts := []jetstream.KVDeleteOpt{jetstream.LastRevision(cur.Revision)}
 		if ttl > 0 {
 			opts = append(opts, jetstream.PurgeTTL(ttl))
 		}
@@ -108,16 +110,18 @@ func (b *ttlBucket) purgeTTL(ctx context.Context) (time.Duration, error) {
 	return b.markerTTL, nil
 }
 
-// get returns the value of key; false when there is none.
+// get returns the value of key; false when there is none. It reads from
+// the bucket's leader (kvread), so that it sees every write acknowledged
+// before it, on a cluster too.
 func (b *ttlBucket) get(ctx context.Context, key string) ([]byte, bool, error) {
-	kve, err := b.kv.Get(ctx, key)
+	e, err := kvread.Get(ctx, b.js.Conn(), b.kv.Bucket(), key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return kve.Value(), true, nil
+	return e.Value, true, nil
 }
 
 // page returns up to limit (already checked) keys greater than after, in

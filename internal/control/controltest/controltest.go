@@ -321,7 +321,7 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Sessions: NewSessions(), Allowed: NewAllowlist(), Keys: NewKeys(), Assets: asset.NewStore(st.Assets), Edges: st.Edges}
+	e := &Env{Sessions: NewSessions(), Allowed: NewAllowlist(), Keys: NewKeys(), Assets: asset.NewStore(st.JS, st.Assets), Edges: st.Edges}
 	var ks []apikey.Key
 	for _, k := range []struct {
 		id, scope string
