@@ -3,8 +3,12 @@
 // new handshake takes the certificate held at that moment, and
 // connections already open keep theirs.
 //
-// It imports only the standard library: the edge's assembly
-// (internal/node) uses it, and nothing of the control plane.
+// It staples OCSP answers to the certificate where the certificate names
+// a responder (ocsp.go).
+//
+// It imports the standard library and golang.org/x/crypto/ocsp only: the
+// edge's assembly (internal/node) uses it, and nothing of the control
+// plane.
 package certs
 
 import (
@@ -28,6 +32,8 @@ type Reloader struct {
 	kick  chan struct{}
 	// loads counts the certificates loaded (the first included).
 	loads atomic.Uint64
+	// ocsp staples OCSP answers; nil when off (StapleOCSP).
+	ocsp *stapler
 }
 
 type fileStamp struct {
@@ -81,6 +87,9 @@ func (r *Reloader) Run(ctx context.Context, interval time.Duration, log *slog.Lo
 		defer t.Stop()
 		tick = t.C
 	}
+	ocspTimer := time.NewTimer(time.Hour)
+	defer ocspTimer.Stop()
+	r.restartOCSP()
 	for {
 		select {
 		case <-ctx.Done():
@@ -89,6 +98,8 @@ func (r *Reloader) Run(ctx context.Context, interval time.Duration, log *slog.Lo
 			r.check(log, false)
 		case <-r.kick:
 			r.check(log, true)
+		case <-r.ocspTimer(ocspTimer):
+			r.refreshOCSP(ctx, log)
 		}
 	}
 }
@@ -107,6 +118,7 @@ func (r *Reloader) check(log *slog.Logger, force bool) {
 		return
 	}
 	log.Info("TLS certificate reloaded", "cert_file", r.certFile, "not_after", r.NotAfter())
+	r.restartOCSP()
 }
 
 // load reads the pair and swaps it in.

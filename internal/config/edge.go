@@ -172,6 +172,11 @@ type TLS struct {
 	// standard names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ...);
 	// empty: Go's secure defaults. TLS 1.3's suites are not configurable.
 	CipherSuites []string `yaml:"cipher_suites"`
+	// OCSPStapling staples the certificate's OCSP answer to handshakes
+	// when the certificate names an OCSP responder and cert_file holds
+	// its issuer after it (default true). ACME certificates are stapled
+	// by the ACME manager.
+	OCSPStapling bool `yaml:"ocsp_stapling"`
 	// ACME gets and renews the certificate from an ACME CA instead of
 	// cert_file and key_file.
 	ACME ACME `yaml:"acme"`
@@ -456,7 +461,7 @@ func DefaultEdge() Edge {
 		ID:            host,
 		Listen:        ":8080",
 		Admin:         Admin{Listen: "127.0.0.1:9090"},
-		TLS:           TLS{Reload: Duration(30 * time.Second), MinVersion: "1.2"},
+		TLS:           TLS{Reload: Duration(30 * time.Second), MinVersion: "1.2", OCSPStapling: true},
 		RevokedReload: Duration(5 * time.Second),
 		KeysReload:    Duration(5 * time.Second),
 		Geo:           Geo{Source: "none"},

@@ -384,6 +384,20 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OCSPStapling {
+		r.StapleOCSP(nil)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_tls_ocsp_staple_next_update_seconds", Help: "The next-update time of the OCSP answer stapled to HTTPS handshakes, in Unix seconds (0 when none is)."},
+			func() float64 {
+				if t := r.StapleNextUpdate(); !t.IsZero() {
+					return float64(t.Unix())
+				}
+				return 0
+			}))
+		for _, res := range certs.OCSPResults {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_tls_ocsp_fetches_total", Help: "Answers asked of the certificate's OCSP responder, by result (good, revoked, unknown, error).",
+				ConstLabels: prometheus.Labels{"result": res}}, func() float64 { return float64(r.OCSPFetches(res)) }))
+		}
+	}
 	s.goRun(func() error { return r.Run(ctx, cfg.Reload.D(), s.log) })
 	s.rereads = append(s.rereads, r.Reread)
 	reg.MustRegister(

@@ -8,12 +8,15 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
 	"github.com/smd-media/smd/internal/certs/certstest"
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/token/smde"
+	"golang.org/x/crypto/ocsp"
 )
 
 // TestTLSReloadKeepsConnections: the HTTPS certificate is replaced on
@@ -112,5 +115,56 @@ func TestTLSReloadKeepsConnections(t *testing.T) {
 	if resp, err := old.Get(url); err == nil {
 		resp.Body.Close()
 		t.Fatal("a TLS 1.1 client was served")
+	}
+}
+
+// TestOCSPStaplingEdge: with tls.ocsp_stapling (the default), an edge
+// whose certificate names an OCSP responder staples the responder's
+// answer to HTTPS handshakes, over HTTP/1.1 (the lean server), HTTP/2 and
+// HTTP/3, and counts the answer in its metrics.
+func TestOCSPStaplingEdge(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "media") }))
+	defer origin.Close()
+	ca := certstest.NewCA(t)
+	cf, kf := ca.WriteLeaf(30, false, false)
+	s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+		c.TLS.Listen, c.TLS.CertFile, c.TLS.KeyFile = "127.0.0.1:0", cf, kf
+		c.TLS.HTTP3.Listen = "127.0.0.1:0"
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, metrics, _ := get(t, "http://"+s.AdminAddr+"/metrics", nil)
+		if strings.Contains(metrics, `smd_edge_tls_ocsp_fetches_total{result="good"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no good OCSP answer counted in 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h1 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}
+	h2 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	h3 := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer h3.Close()
+	for _, tc := range []struct {
+		rt    http.RoundTripper
+		addr  string
+		proto int
+	}{{h1, s.TLSAddr, 1}, {h2, s.TLSAddr, 2}, {h3, s.HTTP3Addr, 3}} {
+		resp, err := (&http.Client{Transport: tc.rt, Timeout: 10 * time.Second}).Get("https://" + tc.addr + "/" + seg + "/vod/a.m4s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ProtoMajor != tc.proto {
+			t.Fatalf("HTTP/%d: %s %s", tc.proto, resp.Proto, resp.Status)
+		}
+		staple, err := ocsp.ParseResponseForCert(resp.TLS.OCSPResponse, resp.TLS.PeerCertificates[0], ca.Cert)
+		if err != nil || staple.Status != ocsp.Good {
+			t.Fatalf("HTTP/%d: staple: %v", tc.proto, err)
+		}
 	}
 }

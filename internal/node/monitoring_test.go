@@ -129,7 +129,7 @@ func TestMonitoringNamesExportedMetrics(t *testing.T) {
 	certDir := t.TempDir()
 	cf, kf := filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")
 	certstest.Write(t, cf, kf, 1)
-	cfg.TLS = config.TLS{Listen: "127.0.0.1:0", CertFile: cf, KeyFile: kf, Reload: config.Duration(time.Minute), MinVersion: "1.2"}
+	cfg.TLS = config.TLS{Listen: "127.0.0.1:0", CertFile: cf, KeyFile: kf, Reload: config.Duration(time.Minute), MinVersion: "1.2", OCSPStapling: true}
 	n := startServe(t, cfg)
 	// A request, so that the per-verdict and per-result series exist.
 	if st := status(t, "http://"+n.Edge.Addr+"/vod/m1/master.m3u8"); st != 401 {
