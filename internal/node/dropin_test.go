@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,17 +79,22 @@ func startProgram(t testing.TB, dir, addr string, name string, args ...string) {
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	// A group of its own, killed whole: nginx's and HAProxy's workers
+	// outlive a master killed alone (seen as orphaned nginx workers after
+	// a CI run). Pdeathsig kills the master if the test binary dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); out.Close(); close(exited) }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(5 * time.Second):
 		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
