@@ -334,11 +334,17 @@ type Server struct {
 	MaxConnections int `yaml:"max_connections"`
 	// ShutdownTimeout is how long in-flight requests may finish on stop.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
-	// Engine serves the plain HTTP listener: "lean" (smd's own HTTP/1.1
-	// server, internal/h1, which costs a cache hit far less CPU) or
-	// "net/http" (Go's standard server). The HTTPS listener (HTTP/2) and
-	// the admin listener always run net/http.
+	// Engine serves HTTP/1.1 on the plain and HTTPS listeners: "lean"
+	// (smd's own HTTP/1.1 server, internal/h1, which costs a cache hit
+	// far less CPU) or "net/http" (Go's standard server). HTTP/2, the
+	// admin listener and listeners with mounted handlers always run
+	// net/http.
 	Engine string `yaml:"engine"`
+	// GCFloor is the heap size below which the Go runtime does not
+	// collect garbage (internal/gcfloor): GOGC is raised while the live
+	// heap is small and is back to 100 once the live heap is above half
+	// of it. 0 turns it off; a GOGC environment variable turns it off too.
+	GCFloor ByteSize `yaml:"gc_floor"`
 }
 
 // Server engines.
@@ -487,6 +493,7 @@ func DefaultEdge() Edge {
 			MaxHeaderBytes:    64 << 10,
 			ShutdownTimeout:   Duration(10 * time.Second),
 			Engine:            EngineLean,
+			GCFloor:           64 << 20,
 		},
 		AccessLog: AccessLog{MaxSize: 100 << 20, MaxBackups: 10, MaxAge: Duration(7 * 24 * time.Hour), Buffer: 65536},
 		NATS:      NATS{Replicas: 1, Heartbeat: Duration(5 * time.Second)},

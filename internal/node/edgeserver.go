@@ -29,6 +29,7 @@ import (
 	"github.com/smd-media/smd/internal/config"
 	"github.com/smd-media/smd/internal/connlimit"
 	"github.com/smd-media/smd/internal/edge"
+	"github.com/smd-media/smd/internal/gcfloor"
 	"github.com/smd-media/smd/internal/geo"
 	"github.com/smd-media/smd/internal/h1"
 	"github.com/smd-media/smd/internal/keyring"
@@ -124,6 +125,7 @@ func (s *EdgeServer) start(ctx context.Context) error {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	d := edge.Deps{Log: s.log, Registerer: reg}
+	gcfloor.Start(int64(cfg.Server.GCFloor), s.log)
 
 	if x := s.extras; x.Keys != nil {
 		d.Keys = x.Keys
