@@ -18,7 +18,7 @@ var (
 
 // signFor signs a token for the policy and viewer at testNow (tests
 // against the real clock give an Expiry of farFuture).
-func signFor(t *testing.T, p smde.Policy, v smde.Viewer) string {
+func signFor(t testing.TB, p smde.Policy, v smde.Viewer) string {
 	t.Helper()
 	if p.Expiry == "" {
 		p.Expiry = "+1h"

@@ -168,3 +168,53 @@ func TestOCSPStaplingEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSResumption: a viewer that comes back on a new connection resumes
+// its TLS session (TLS 1.3 session tickets, Go's default, and TLS 1.2's)
+// instead of a full handshake, on the lean HTTP/1.1 server and on HTTP/2,
+// and a resumed connection serves as a new one does.
+func TestTLSResumption(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "media") }))
+	defer origin.Close()
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert := certstest.Write(t, cf, kf, 1)
+	s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+		c.TLS.Listen, c.TLS.CertFile, c.TLS.KeyFile = "127.0.0.1:0", cf, kf
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	url := "https://" + s.TLSAddr + "/" + seg + "/vod/a.m4s"
+	for _, tc := range []struct {
+		name string
+		h2   bool
+		max  uint16
+	}{{"HTTP/1.1, TLS 1.3", false, tls.VersionTLS13}, {"HTTP/2, TLS 1.3", true, tls.VersionTLS13}, {"HTTP/1.1, TLS 1.2", false, tls.VersionTLS12}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sessions := tls.NewLRUClientSessionCache(4)
+			var resumed []bool
+			for range 3 {
+				// A new transport each time: a new connection.
+				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ClientSessionCache: sessions, MaxVersion: tc.max}, ForceAttemptHTTP2: tc.h2}
+				if !tc.h2 {
+					tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+				}
+				resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				tr.CloseIdleConnections()
+				if resp.StatusCode != 200 || string(b) != "media" || resp.ProtoMajor != map[bool]int{false: 1, true: 2}[tc.h2] {
+					t.Fatalf("%s %d %q", resp.Proto, resp.StatusCode, b)
+				}
+				resumed = append(resumed, resp.TLS.DidResume)
+			}
+			if resumed[0] || !resumed[1] || !resumed[2] {
+				t.Fatalf("resumed: %v, want [false true true]", resumed)
+			}
+		})
+	}
+}
