@@ -177,6 +177,11 @@ type TLS struct {
 	// its issuer after it (default true). ACME certificates are stapled
 	// by the ACME manager.
 	OCSPStapling bool `yaml:"ocsp_stapling"`
+	// SessionTicketKeyFiles hold TLS session ticket keys (32 random bytes
+	// each, raw or hex): the first encrypts new tickets, all decrypt.
+	// Edges that share them resume each other's viewers' sessions. Read at
+	// start and on SIGHUP. Empty: Go's own keys, per process, rotated daily.
+	SessionTicketKeyFiles []string `yaml:"session_ticket_key_files"`
 	// ACME gets and renews the certificate from an ACME CA instead of
 	// cert_file and key_file.
 	ACME ACME `yaml:"acme"`

@@ -380,7 +380,7 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 				}
 				return 0
 			}))
-		return tc, nil
+		return tc, s.ticketKeys(tc)
 	}
 	r, err := certs.New(cfg.CertFile, cfg.KeyFile)
 	if err != nil {
@@ -412,7 +412,34 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 	if len(suites) > 0 {
 		tc.CipherSuites = suites
 	}
-	return tc, nil
+	return tc, s.ticketKeys(tc)
+}
+
+// ticketKeys gives tc the session ticket keys of tls.session_ticket_key_files,
+// and reads them again on SIGHUP (Reload); HTTP/3's copy of tc follows.
+func (s *EdgeServer) ticketKeys(tc *tls.Config) error {
+	files := s.cfg.TLS.SessionTicketKeyFiles
+	if len(files) == 0 {
+		return nil
+	}
+	keys, err := certs.LoadTicketKeys(files)
+	if err != nil {
+		return err
+	}
+	tc.SetSessionTicketKeys(keys)
+	s.rereads = append(s.rereads, func() {
+		keys, err := certs.LoadTicketKeys(files)
+		if err != nil {
+			s.log.Error("TLS session ticket keys not reloaded; keeping the current ones", "err", err)
+			return
+		}
+		tc.SetSessionTicketKeys(keys)
+		if s.h3 != nil {
+			s.h3.TLSConfig.SetSessionTicketKeys(keys)
+		}
+		s.log.Info("TLS session ticket keys reloaded", "keys", len(keys))
+	})
+	return nil
 }
 
 // listenHTTP3 serves HTTP/3 over QUIC on tls.http3.listen (UDP) with the

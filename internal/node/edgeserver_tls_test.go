@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 	"github.com/smd-media/smd/internal/certs/certstest"
 	"github.com/smd-media/smd/internal/config"
+	"github.com/smd-media/smd/internal/node"
 	"github.com/smd-media/smd/token/smde"
 	"golang.org/x/crypto/ocsp"
 )
@@ -216,5 +218,100 @@ func TestTLSResumption(t *testing.T) {
 				t.Fatalf("resumed: %v, want [false true true]", resumed)
 			}
 		})
+	}
+}
+
+// TestSessionTicketKeysShared: two edges with the same
+// tls.session_ticket_key_files resume each other's sessions (a viewer
+// moved by a load balancer); an edge with other keys does not. Rotation
+// as an operator does it: the files' contents change (the current key
+// becomes the previous one, a new one is current) and SIGHUP reads them:
+// a ticket under the previous key still resumes, one under a key gone
+// does not.
+func TestSessionTicketKeysShared(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "media") }))
+	defer origin.Close()
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert := certstest.Write(t, cf, kf, 1)
+	write := func(f, hexKey string) {
+		if err := os.WriteFile(f, []byte(hexKey+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, prev, other := filepath.Join(dir, "current.key"), filepath.Join(dir, "previous.key"), filepath.Join(dir, "other.key")
+	write(cur, strings.Repeat("a1", 32))
+	write(prev, strings.Repeat("a0", 32))
+	write(other, strings.Repeat("b2", 32))
+	edge := func(files ...string) (*node.EdgeServer, *config.Edge) {
+		var cfg *config.Edge
+		s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+			c.TLS.Listen, c.TLS.CertFile, c.TLS.KeyFile = "127.0.0.1:0", cf, kf
+			c.TLS.SessionTicketKeyFiles = files
+			cfg = c
+		})
+		return s, cfg
+	}
+	a, _ := edge(cur, prev)
+	b, bcfg := edge(cur, prev)
+	c, _ := edge(other)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	// get fetches from s on a new connection with the viewer's session
+	// cache (one cache key for every edge: the same ServerName) and
+	// reports whether the session was resumed.
+	get := func(sessions tls.ClientSessionCache, s *node.EdgeServer) bool {
+		t.Helper()
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", ClientSessionCache: sessions},
+			TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}, DisableKeepAlives: true}
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + s.TLSAddr + "/" + seg + "/vod/a.m4s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.TLS.DidResume
+	}
+	// viewer: a viewer's session cache holding a ticket from edge a.
+	viewer := func() tls.ClientSessionCache {
+		sessions := tls.NewLRUClientSessionCache(1)
+		if get(sessions, a) {
+			t.Fatal("a first connection resumed")
+		}
+		return sessions
+	}
+	if !get(viewer(), b) {
+		t.Fatal("a session from edge a did not resume on edge b (same keys)")
+	}
+	if get(viewer(), c) {
+		t.Fatal("a session from edge a resumed on edge c (other keys)")
+	}
+	rotate := func(next string) {
+		t.Helper()
+		old, err := os.ReadFile(cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(prev, strings.TrimSpace(string(old)))
+		write(cur, next)
+		restart, err := b.Reload(bcfg)
+		if err != nil || len(restart) != 0 {
+			t.Fatalf("reload: %v, restart %v", err, restart)
+		}
+	}
+	// a keeps a1; b rotates to c3 with a1 as the previous key.
+	fromA := viewer()
+	rotate(strings.Repeat("c3", 32))
+	if !get(fromA, b) {
+		t.Fatal("after a rotation, a ticket under the previous key did not resume")
+	}
+	// Once more: a1 is gone from b.
+	fromA = viewer()
+	rotate(strings.Repeat("d4", 32))
+	if get(fromA, b) {
+		t.Fatal("a ticket under a key b no longer holds resumed")
 	}
 }
