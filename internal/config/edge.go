@@ -172,6 +172,10 @@ type TLS struct {
 	// standard names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ...);
 	// empty: Go's secure defaults. TLS 1.3's suites are not configurable.
 	CipherSuites []string `yaml:"cipher_suites"`
+	// CurvePreferences are the key exchanges offered, in order of
+	// preference, by name: X25519MLKEM768 (post-quantum hybrid), X25519,
+	// P256, P384, P521; empty: Go's defaults (X25519MLKEM768 first).
+	CurvePreferences []string `yaml:"curve_preferences"`
 	// OCSPStapling staples the certificate's OCSP answer to handshakes
 	// when the certificate names an OCSP responder and cert_file holds
 	// its issuer after it (default true). ACME certificates are stapled
@@ -247,6 +251,26 @@ func CipherSuiteIDs(names []string) ([]uint16, error) {
 		id, ok := secure[n]
 		if !ok {
 			return nil, fmt.Errorf("%q is not a secure TLS cipher suite's name (see Go's crypto/tls.CipherSuites)", n)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// CurveIDs are the crypto/tls IDs of key exchange names.
+func CurveIDs(names []string) ([]tls.CurveID, error) {
+	known := map[string]tls.CurveID{
+		"X25519MLKEM768": tls.X25519MLKEM768, "X25519": tls.X25519,
+		"P256": tls.CurveP256, "P384": tls.CurveP384, "P521": tls.CurveP521,
+	}
+	ids := make([]tls.CurveID, 0, len(names))
+	for _, n := range names {
+		id, ok := known[n]
+		if !ok {
+			return nil, fmt.Errorf("%q is not X25519MLKEM768, X25519, P256, P384 or P521", n)
+		}
+		if slices.Contains(ids, id) {
+			return nil, fmt.Errorf("%q is listed twice", n)
 		}
 		ids = append(ids, id)
 	}
@@ -584,6 +608,9 @@ func (c *Edge) Validate() error {
 	}
 	if _, ok := TLSVersion(c.TLS.MinVersion); !ok {
 		bad("tls.min_version", "%q is not 1.2 or 1.3", c.TLS.MinVersion)
+	}
+	if _, err := CurveIDs(c.TLS.CurvePreferences); err != nil {
+		bad("tls.curve_preferences", "%v", err)
 	}
 	if _, err := CipherSuiteIDs(c.TLS.CipherSuites); err != nil {
 		bad("tls.cipher_suites", "%v", err)

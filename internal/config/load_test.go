@@ -126,6 +126,9 @@ func TestEdgeValidate(t *testing.T) {
 		{"tls insecure suite", func(c *Edge) { c.TLS.CipherSuites = []string{"TLS_RSA_WITH_RC4_128_SHA"} }, "tls.cipher_suites"},
 		{"tls unknown suite", func(c *Edge) { c.TLS.CipherSuites = []string{"AES"} }, "tls.cipher_suites"},
 		{"tls negative reload", func(c *Edge) { c.TLS.Reload = -1 }, "tls.reload"},
+		{"tls curves", func(c *Edge) { c.TLS.CurvePreferences = []string{"X25519", "P256"} }, ""},
+		{"tls unknown curve", func(c *Edge) { c.TLS.CurvePreferences = []string{"X448"} }, "tls.curve_preferences"},
+		{"tls curve twice", func(c *Edge) { c.TLS.CurvePreferences = []string{"X25519", "X25519"} }, "listed twice"},
 		{"http3", func(c *Edge) {
 			c.TLS = TLS{Listen: ":8443", CertFile: "c", KeyFile: "k", HTTP3: HTTP3{Listen: ":8443"}}
 		}, ""},

@@ -367,11 +367,15 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 	cfg := s.cfg.TLS
 	minVersion, _ := config.TLSVersion(cfg.MinVersion) // validated
 	suites, _ := config.CipherSuiteIDs(cfg.CipherSuites)
+	curves, _ := config.CurveIDs(cfg.CurvePreferences)
 	if s.acme != nil {
 		tc := s.acme.TLSConfig() // its NextProtos answer TLS-ALPN-01
 		tc.MinVersion, tc.NextProtos = minVersion, append([]string{"h2", "http/1.1"}, tc.NextProtos...)
 		if len(suites) > 0 {
 			tc.CipherSuites = suites
+		}
+		if len(curves) > 0 {
+			tc.CurvePreferences = curves
 		}
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_tls_certificate_expiry_seconds", Help: "When the HTTPS certificate held expires, in Unix seconds (0 while ACME has not issued one)."},
 			func() float64 {
@@ -408,7 +412,7 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_tls_certificate_loads_total", Help: "HTTPS certificates loaded from their files (the first included)."},
 			func() float64 { return float64(r.Loads()) }),
 	)
-	tc := &tls.Config{GetCertificate: r.GetCertificate, MinVersion: minVersion, NextProtos: []string{"h2", "http/1.1"}}
+	tc := &tls.Config{GetCertificate: r.GetCertificate, MinVersion: minVersion, NextProtos: []string{"h2", "http/1.1"}, CurvePreferences: curves}
 	if len(suites) > 0 {
 		tc.CipherSuites = suites
 	}

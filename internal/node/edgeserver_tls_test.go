@@ -315,3 +315,54 @@ func TestSessionTicketKeysShared(t *testing.T) {
 		t.Fatal("a ticket under a key b no longer holds resumed")
 	}
 }
+
+// TestCurvePreferences: tls.curve_preferences is what the edge accepts:
+// by default Go's post-quantum hybrid is chosen; with [X25519, P256] a
+// client offering only P-256 gets P-256 and one offering only the hybrid
+// is refused.
+func TestCurvePreferences(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "media") }))
+	defer origin.Close()
+	dir := t.TempDir()
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert := certstest.Write(t, cf, kf, 1)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	seg := signFor(t, smde.Policy{Paths: []string{"/vod/"}, Expiry: farFuture}, smde.Viewer{})
+	for _, tc := range []struct {
+		name   string
+		edge   []string
+		client []tls.CurveID
+		want   tls.CurveID // 0: the handshake fails
+	}{
+		{"defaults", nil, nil, tls.X25519MLKEM768},
+		{"X25519 and P256, a P-256 client", []string{"X25519", "P256"}, []tls.CurveID{tls.CurveP256}, tls.CurveP256},
+		{"X25519 and P256, a default client", []string{"X25519", "P256"}, nil, tls.X25519},
+		{"X25519 and P256, a hybrid-only client", []string{"X25519", "P256"}, []tls.CurveID{tls.X25519MLKEM768}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := startEdge(t, origin.URL, func(c *config.Edge) {
+				c.TLS.Listen, c.TLS.CertFile, c.TLS.KeyFile = "127.0.0.1:0", cf, kf
+				c.TLS.CurvePreferences = tc.edge
+			})
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, CurvePreferences: tc.client, MinVersion: tls.VersionTLS13},
+				TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}
+			defer tr.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + s.TLSAddr + "/" + seg + "/vod/a.m4s")
+			if tc.want == 0 {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("handshake with %v succeeded (%v)", tc.client, resp.TLS.CurveID)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.TLS.CurveID != tc.want {
+				t.Fatalf("status %d, key exchange %v, want %v", resp.StatusCode, resp.TLS.CurveID, tc.want)
+			}
+		})
+	}
+}
