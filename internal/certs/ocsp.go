@@ -60,8 +60,17 @@ const (
 	OCSPError   = "error"
 )
 
-// OCSPResults are the results OCSPFetches counts, in a fixed order.
+// OCSPResults are the results OCSPFetches counts, in a fixed order: the
+// order of the fetch* indices.
 var OCSPResults = []string{OCSPGood, OCSPRevoked, OCSPUnknown, OCSPError}
+
+// Indices of stapler.fetches, as in OCSPResults.
+const (
+	fetchGood = iota
+	fetchRevoked
+	fetchUnknown
+	fetchError
+)
 
 // stapler is the OCSP state of a Reloader; only Run's goroutine changes it
 // (the counters excepted).
@@ -163,7 +172,7 @@ func (r *Reloader) refreshOCSP(ctx context.Context, log *slog.Logger) {
 		err = fmt.Errorf("answer valid from %s to %s, not now", resp.ThisUpdate.Format(time.RFC3339), resp.NextUpdate.Format(time.RFC3339))
 	}
 	if err != nil {
-		st.fetches[3].Add(1)
+		st.fetches[fetchError].Add(1)
 		st.failures++
 		delay := min(ocspRetryMax, ocspRetryMin<<min(st.failures-1, 6))
 		st.next = now.Add(delay)
@@ -177,15 +186,15 @@ func (r *Reloader) refreshOCSP(ctx context.Context, log *slog.Logger) {
 	st.failures = 0
 	switch resp.Status {
 	case ocsp.Good:
-		st.fetches[0].Add(1)
+		st.fetches[fetchGood].Add(1)
 		r.staple(c, raw, resp.NextUpdate)
 		log.Debug("OCSP answer stapled", "next_update", resp.NextUpdate)
 	case ocsp.Revoked:
-		st.fetches[1].Add(1)
+		st.fetches[fetchRevoked].Add(1)
 		r.staple(c, nil, time.Time{})
 		log.Error("the TLS certificate is REVOKED according to its OCSP responder; replace it", "cert_file", r.certFile, "revoked_at", resp.RevokedAt, "reason", resp.RevocationReason)
 	default:
-		st.fetches[2].Add(1)
+		st.fetches[fetchUnknown].Add(1)
 		r.staple(c, nil, time.Time{})
 		log.Error("the OCSP responder does not know the TLS certificate; nothing stapled", "cert_file", r.certFile)
 	}

@@ -365,26 +365,31 @@ func (s *EdgeServer) start(ctx context.Context) error {
 // connection; the configured minimum version and TLS 1.2 suites.
 func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (*tls.Config, error) {
 	cfg := s.cfg.TLS
-	minVersion, _ := config.TLSVersion(cfg.MinVersion) // validated
-	suites, _ := config.CipherSuiteIDs(cfg.CipherSuites)
-	curves, _ := config.CurveIDs(cfg.CurvePreferences)
+	tc, err := s.certificates(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	// The settings are validated. Empty lists keep the defaults: nil, not
+	// empty (crypto/tls reads an empty CipherSuites as none).
+	tc.MinVersion, _ = config.TLSVersion(cfg.MinVersion)
+	if ids, _ := config.CipherSuiteIDs(cfg.CipherSuites); len(ids) > 0 {
+		tc.CipherSuites = ids
+	}
+	if ids, _ := config.CurveIDs(cfg.CurvePreferences); len(ids) > 0 {
+		tc.CurvePreferences = ids
+	}
+	tc.NextProtos = append([]string{"h2", "http/1.1"}, tc.NextProtos...)
+	return tc, s.ticketKeys(tc)
+}
+
+// certificates is the HTTPS listener's certificate source: ACME's, or the
+// files', reloaded when they change and OCSP-stapled; with its metrics.
+func (s *EdgeServer) certificates(ctx context.Context, reg prometheus.Registerer) (*tls.Config, error) {
+	cfg := s.cfg.TLS
 	if s.acme != nil {
-		tc := s.acme.TLSConfig() // its NextProtos answer TLS-ALPN-01
-		tc.MinVersion, tc.NextProtos = minVersion, append([]string{"h2", "http/1.1"}, tc.NextProtos...)
-		if len(suites) > 0 {
-			tc.CipherSuites = suites
-		}
-		if len(curves) > 0 {
-			tc.CurvePreferences = curves
-		}
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_tls_certificate_expiry_seconds", Help: "When the HTTPS certificate held expires, in Unix seconds (0 while ACME has not issued one)."},
-			func() float64 {
-				if t := s.acme.NotAfter(); !t.IsZero() {
-					return float64(t.Unix())
-				}
-				return 0
-			}))
-		return tc, s.ticketKeys(tc)
+			unixOrZero(s.acme.NotAfter)))
+		return s.acme.TLSConfig(), nil // its NextProtos answer TLS-ALPN-01
 	}
 	r, err := certs.New(cfg.CertFile, cfg.KeyFile)
 	if err != nil {
@@ -393,12 +398,7 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 	if cfg.OCSPStapling {
 		r.StapleOCSP(nil)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smd_edge_tls_ocsp_staple_next_update_seconds", Help: "The next-update time of the OCSP answer stapled to HTTPS handshakes, in Unix seconds (0 when none is)."},
-			func() float64 {
-				if t := r.StapleNextUpdate(); !t.IsZero() {
-					return float64(t.Unix())
-				}
-				return 0
-			}))
+			unixOrZero(r.StapleNextUpdate)))
 		for _, res := range certs.OCSPResults {
 			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_tls_ocsp_fetches_total", Help: "Answers asked of the certificate's OCSP responder, by result (good, revoked, unknown, error).",
 				ConstLabels: prometheus.Labels{"result": res}}, func() float64 { return float64(r.OCSPFetches(res)) }))
@@ -412,11 +412,17 @@ func (s *EdgeServer) tlsConfig(ctx context.Context, reg prometheus.Registerer) (
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smd_edge_tls_certificate_loads_total", Help: "HTTPS certificates loaded from their files (the first included)."},
 			func() float64 { return float64(r.Loads()) }),
 	)
-	tc := &tls.Config{GetCertificate: r.GetCertificate, MinVersion: minVersion, NextProtos: []string{"h2", "http/1.1"}, CurvePreferences: curves}
-	if len(suites) > 0 {
-		tc.CipherSuites = suites
+	return &tls.Config{GetCertificate: r.GetCertificate}, nil
+}
+
+// unixOrZero is a gauge of a time in Unix seconds, 0 for the zero time.
+func unixOrZero(t func() time.Time) func() float64 {
+	return func() float64 {
+		if v := t(); !v.IsZero() {
+			return float64(v.Unix())
+		}
+		return 0
 	}
-	return tc, s.ticketKeys(tc)
 }
 
 // ticketKeys gives tc the session ticket keys of tls.session_ticket_key_files,
